@@ -1,0 +1,220 @@
+"""The lake: idempotent, validated writes and lazy, time-travelling reads of Delta tables.
+
+Writes MERGE on the table key with a literal partition filter, so re-writing a partition
+changes nothing, other partitions are never rewritten, and cost follows the new rows rather
+than the table (delta-rs only prunes on literal partition predicates). Every frame is
+validated whole before the first byte is written: a bad frame leaves the table as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from lake.catalog import TableSpec
+from trading import frames
+
+LAKE_ENV = "KEEL_LAKE"
+DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "var" / "lake"
+_COMMIT_RETRIES = 8
+
+
+class SchemaViolation(ValueError):
+    """A frame broke its table's schema; carries the failing rows so the caller can show them."""
+
+    def __init__(self, table: str, message: str, failures: pl.DataFrame) -> None:
+        super().__init__(f"{table}: rejected, nothing written.\n{message}")
+        self.table = table
+        self.failures = failures
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one write did, for asset metadata and logs."""
+
+    table: str
+    version: int | None  # None when the frame was empty and nothing was committed
+    rows: int
+    inserted: int
+    updated: int
+    min_ts: datetime | None
+    max_ts: datetime | None
+
+
+def default_root() -> str:
+    """``$KEEL_LAKE`` (a folder or an object-store URI such as ``s3://bucket/lake``), else
+    ``var/lake`` in the project."""
+    return os.environ.get(LAKE_ENV) or str(DEFAULT_ROOT)
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, date | datetime):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(value)
+
+
+class Lake:
+    """Delta tables under one root (a local path or an object-store URI)."""
+
+    def __init__(self, root: str | Path | None = None, storage_options: dict[str, str] | None = None):
+        self.root = str(root) if root is not None else default_root()
+        self.storage_options = storage_options
+
+    def uri(self, spec: TableSpec) -> str:
+        """Where a table lives."""
+        return f"{self.root.rstrip('/')}/{spec.name}"
+
+    def exists(self, spec: TableSpec) -> bool:
+        """Whether the table has been created."""
+        from deltalake import DeltaTable
+
+        return bool(DeltaTable.is_deltatable(self.uri(spec), storage_options=self.storage_options))
+
+    # ------------------------------------------------------------------ validation
+
+    def validate(self, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
+        """Cast to the table layout and run its pandera schema on the eager frame (pandera only
+        checks data on DataFrames, not LazyFrames); raise ``SchemaViolation`` listing bad rows."""
+        import pandera.errors as pa_errors
+
+        try:
+            conformed = frames.conform(df, spec.layout)
+        except (ValueError, pl.exceptions.PolarsError) as exc:
+            raise SchemaViolation(spec.name, f"wrong columns or types: {exc}", pl.DataFrame()) from None
+        try:
+            spec.schema().validate(conformed, lazy=True)
+        except pa_errors.SchemaErrors as exc:
+            failures = exc.failure_cases
+            index = failures.get_column("index").drop_nulls().unique().sort()
+            bad_rows = conformed.with_row_index("row").filter(pl.col("row").is_in(index.implode()))
+            checks = failures.get_column("check").unique().sort().to_list()
+            with pl.Config(tbl_rows=10, tbl_cols=12, fmt_str_lengths=40):
+                message = (
+                    f"{len(bad_rows)} of {len(conformed)} rows fail: {', '.join(map(str, checks))}\n"
+                    f"{bad_rows.head(10)}"
+                )
+            raise SchemaViolation(spec.name, message, bad_rows) from None
+        return conformed
+
+    # ------------------------------------------------------------------ writes
+
+    def upsert(self, spec: TableSpec, df: pl.DataFrame) -> WriteResult:
+        """Validate, then MERGE on the key: matched rows are updated, new rows inserted."""
+        data = self.validate(spec, df)
+        min_ts, max_ts = _ts_range(data)
+        if data.is_empty():
+            return WriteResult(spec.name, self.version(spec), 0, 0, 0, None, None)
+        table = self._table_or_create(spec, data)
+        if table is None:  # created by this write
+            return WriteResult(spec.name, 0, len(data), len(data), 0, min_ts, max_ts)
+        predicate = " AND ".join(
+            [f"t.{k} = s.{k}" for k in spec.key] + self._partition_filter(spec, data)
+        )
+        source = data.to_arrow()
+        for attempt in range(_COMMIT_RETRIES):
+            try:
+                metrics: dict[str, Any] = (
+                    table.merge(source, predicate=predicate, source_alias="s", target_alias="t")
+                    .when_matched_update_all()
+                    .when_not_matched_insert_all()
+                    .execute()
+                )
+                break
+            except Exception as exc:
+                if type(exc).__name__ != "CommitFailedError" or attempt == _COMMIT_RETRIES - 1:
+                    raise
+                # Another writer committed to this table first; MERGE is idempotent, so retry.
+                time.sleep(0.05 * 2**attempt)
+                table.update_incremental()
+        return WriteResult(
+            spec.name,
+            table.version(),
+            len(data),
+            int(metrics.get("num_target_rows_inserted", 0)),
+            int(metrics.get("num_target_rows_updated", 0)),
+            min_ts,
+            max_ts,
+        )
+
+    def _table_or_create(self, spec: TableSpec, data: pl.DataFrame) -> Any:
+        from deltalake import DeltaTable, write_deltalake
+
+        uri = self.uri(spec)
+        if DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
+            return DeltaTable(uri, storage_options=self.storage_options)
+        try:
+            write_deltalake(
+                uri,
+                data.to_arrow(),
+                partition_by=list(spec.partition_by) or None,
+                mode="error",
+                storage_options=self.storage_options,
+            )
+            return None
+        except Exception as exc:
+            # Lost a race to create the table: fall through to a MERGE into the winner's table.
+            if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
+                raise
+            del exc
+            return DeltaTable(uri, storage_options=self.storage_options)
+
+    @staticmethod
+    def _partition_filter(spec: TableSpec, data: pl.DataFrame) -> list[str]:
+        """Literal bounds on partition columns: what lets delta-rs skip untouched partitions."""
+        clauses = []
+        for column in spec.partition_by:
+            values = data.get_column(column).unique().sort()
+            if values.dtype == pl.Date and len(values) > 8:
+                lo, hi = values.min(), values.max()
+                clauses.append(f"t.{column} >= {_sql_literal(lo)} AND t.{column} <= {_sql_literal(hi)}")
+            else:
+                listed = ", ".join(_sql_literal(v) for v in values.to_list())
+                clauses.append(f"t.{column} IN ({listed})")
+        return clauses
+
+    # ------------------------------------------------------------------ reads
+
+    def scan(
+        self, spec: TableSpec, *, version: int | None = None, as_of: datetime | None = None
+    ) -> pl.LazyFrame:
+        """A lazy read of the table, optionally at a past version or point in time."""
+        if version is not None and as_of is not None:
+            raise ValueError("give version or as_of, not both")
+        if not self.exists(spec):
+            return frames.empty(spec.layout).lazy()
+        at: int | datetime | None = version if version is not None else as_of
+        return pl.scan_delta(self.uri(spec), version=at, storage_options=self.storage_options)
+
+    def version(self, spec: TableSpec) -> int | None:
+        """The table's current Delta version, or None if it does not exist yet."""
+        from deltalake import DeltaTable
+
+        if not self.exists(spec):
+            return None
+        return int(DeltaTable(self.uri(spec), storage_options=self.storage_options).version())
+
+    def history(self, spec: TableSpec, limit: int = 20) -> list[dict[str, Any]]:
+        """Recent commits (operation, time, metrics), newest first."""
+        from deltalake import DeltaTable
+
+        if not self.exists(spec):
+            return []
+        table = DeltaTable(self.uri(spec), storage_options=self.storage_options)
+        return list(table.history(limit))
+
+
+def _ts_range(df: pl.DataFrame) -> tuple[datetime | None, datetime | None]:
+    if "ts" not in df.columns or df.is_empty():
+        return None, None
+    lo, hi = df.get_column("ts").min(), df.get_column("ts").max()
+    assert lo is None or isinstance(lo, datetime)
+    assert hi is None or isinstance(hi, datetime)
+    return lo, hi

@@ -1,0 +1,152 @@
+"""The ``keel`` command: the demo, range backfills, and a summary of what the lake holds.
+
+Runs go through the same Dagster definitions and the same local instance as ``make ui``, so
+every run started here shows up in the web UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+
+from orchestration.paths import ensure_dagster_home
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def backfill(start: date, end: date, datasets: Sequence[str] | None = None) -> bool:
+    """Materialize the market assets (optionally only some datasets, e.g. ``candles_1h``) for
+    the days ``start..end`` inclusive, as one run; returns whether it succeeded."""
+    from dagster import AssetKey, DagsterInstance
+
+    from jobs.market import MARKET_JOB
+    from orchestration.definitions import defs
+    from orchestration.schedules import range_tags
+
+    definitions = defs()
+    job = definitions.resolve_job_def(MARKET_JOB)
+    keys = [
+        key
+        for key in definitions.resolve_asset_graph().get_all_asset_keys()
+        if key.path[0] == "market" and (not datasets or key.path[-1] in datasets)
+    ]
+    if not keys:
+        raise SystemExit(f"no market assets match {list(datasets or [])}")
+    first_day = date.fromisoformat(str(job.partitions_def.get_first_partition_key()))  # type: ignore[union-attr]
+    if start < first_day:
+        raise SystemExit(
+            f"{start} is before data.history_start ({first_day}); move history_start earlier "
+            "in the config or backfill from a later day"
+        )
+    if end < start:
+        raise SystemExit(f"end {end} is before start {start}")
+    print(f"backfill {start}..{end}: {', '.join('/'.join(k.path) for k in sorted(keys))}")
+    began = time.perf_counter()
+    result = job.execute_in_process(
+        instance=DagsterInstance.get(),
+        tags=range_tags(start.isoformat(), end.isoformat()),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        asset_selection=[AssetKey(k.path) for k in keys],
+        raise_on_error=False,
+    )
+    print(f"  {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
+          f"(run {result.run_id})")
+    return bool(result.success)
+
+
+def summary() -> None:
+    """Where the lake and instance live, and row counts per table, venue and instrument."""
+    import os
+
+    import polars as pl
+
+    from lake import catalog
+    from lake.store import Lake
+    from trading.config import load_config
+
+    config = load_config()
+    lake = Lake()
+    print(f"lake:             {lake.root}")
+    print(f"dagster instance: {os.environ['DAGSTER_HOME']}/dagster.yaml "
+          f"(storage {os.environ.get('KEEL_DAGSTER_STORAGE')})")
+    specs = [catalog.candles(tf) for tf in config.data.timeframes] + [catalog.funding_rates()]
+    for spec in specs:
+        counts = (
+            lake.scan(spec)
+            .group_by("venue", "symbol")
+            .agg(rows=pl.len(), first=pl.col("ts").min(), last=pl.col("ts").max())
+            .sort("venue", "symbol")
+            .collect()
+        )
+        print(f"\n{spec.name}  (Delta version {lake.version(spec)}, {counts['rows'].sum()} rows)")
+        with pl.Config(tbl_rows=200, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+            print(counts)
+
+
+def demo() -> int:
+    """Backfill the config's demo window for every dataset, then print the summary."""
+    from trading.config import load_config
+
+    config = load_config()
+    today = date.today()
+    windows: dict[int, list[str]] = {}
+    for tf in config.data.timeframes:
+        days = config.data.demo_days.get(tf, 1)
+        windows.setdefault(days, []).append(f"candles_{tf}")
+    if config.data.funding_rates:
+        windows.setdefault(config.data.demo_days.get("funding", 1), []).append("funding_rates")
+    ok = True
+    for days, datasets in sorted(windows.items(), reverse=True):
+        start = max(today - timedelta(days=days - 1), config.data.history_start)
+        ok = backfill(start, today, datasets) and ok
+    summary()
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``keel`` command."""
+    parser = argparse.ArgumentParser(prog="keel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="backfill the demo window and print a summary")
+    fill = sub.add_parser("backfill", help="materialize market data for a range of days")
+    fill.add_argument("--start", type=_parse_day, required=True, help="first day, YYYY-MM-DD")
+    fill.add_argument("--end", type=_parse_day, default=date.today(), help="last day (today)")
+    fill.add_argument(
+        "--dataset",
+        action="append",
+        help="only this dataset (candles_1h, candles_1m, funding_rates); repeatable",
+    )
+    sub.add_parser("summary", help="print the lake location and row counts")
+    sub.add_parser("check-config", help="validate the config file and exit")
+    args = parser.parse_args(argv)
+
+    from trading.config import ConfigError, load_config
+
+    ensure_dagster_home()
+    try:
+        if args.command == "check-config":
+            config = load_config()
+            print(f"config ok: {len(config.venues)} venues, "
+                  f"{sum(len(v.instruments) for v in config.venues)} instruments")
+            return 0
+        if args.command == "demo":
+            return demo()
+        if args.command == "backfill":
+            return 0 if backfill(args.start, args.end, args.dataset) else 1
+        summary()
+        return 0
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,37 @@
+"""Keel's Dagster code location. Thin: reads the config and wires assets, jobs, schedules and
+resources. Nothing here builds a venue, touches the lake or imports pandera or ccxt."""
+
+from __future__ import annotations
+
+import warnings
+
+from dagster import BetaWarning, Definitions, PreviewWarning, definitions
+
+from assets.market import daily_partitions, market_assets
+from jobs.market import market_data_job
+from orchestration.resources import KeelResource
+from orchestration.schedules import refresh_schedule
+from trading.config import KeelConfig, default_config_path, load_config
+
+# backfill_policy and pool are marked beta; Keel relies on them knowingly (see README).
+warnings.filterwarnings("ignore", category=BetaWarning)
+warnings.filterwarnings("ignore", category=PreviewWarning)
+
+
+def build_definitions(config: KeelConfig, config_path: str = "") -> Definitions:
+    """All Keel definitions for one config (tests pass their own)."""
+    partitions = daily_partitions(config)
+    job = market_data_job(partitions)
+    return Definitions(
+        assets=market_assets(config),
+        jobs=[job],
+        schedules=[refresh_schedule(job, config.data.refresh_cron)],
+        resources={"keel": KeelResource(config_path=config_path)},
+    )
+
+
+@definitions
+def defs() -> Definitions:
+    """The code location Dagster loads (``[tool.dagster]`` in pyproject.toml)."""
+    path = default_config_path()
+    return build_definitions(load_config(path), str(path))

@@ -1,0 +1,57 @@
+"""Shared test helpers: a small config, a fixed clock, a lake in a temp folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from lake.store import Lake
+from trading.config import KeelConfig, parse_config
+
+FIXTURES = Path(__file__).parent / "fixtures"
+# A fixed "now" well after the windows the tests read, so every bar they ask for has closed.
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def small_config_dict() -> dict[str, object]:
+    """Two simulated venues with a few spot and swap instruments."""
+    return {
+        "data": {
+            "history_start": "2024-01-01",
+            "timeframes": ["1h"],
+            "demo_days": {"1h": 2},
+        },
+        "simulation": {"seed": 11},
+        "venues": [
+            {
+                "kind": "sim",
+                "name": "sim_a",
+                "instruments": ["BTC/USDT", "ETH/USDT", "BTC/USDT:USDT"],
+            },
+            {
+                "kind": "sim",
+                "name": "sim_b",
+                "liquidity": 0.3,
+                "basis_bps": 10.0,
+                "instruments": ["BTC/USDT", "SOL/USDT:USDT"],
+            },
+        ],
+    }
+
+
+@pytest.fixture
+def small_config(tmp_path: Path) -> KeelConfig:
+    return parse_config(small_config_dict(), tmp_path / "keel.toml")
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return Lake(tmp_path / "lake")
+
+
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return lambda: NOW

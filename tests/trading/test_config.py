@@ -1,0 +1,137 @@
+"""The config file is validated whole before anything runs; errors name file, key and fix."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, small_config_dict
+from trading.config import ConfigError, load_config, parse_config
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "keel.toml"
+    path.write_text(text)
+    return path
+
+
+def _parse(raw: dict[str, Any], tmp_path: Path) -> None:
+    parse_config(raw, tmp_path / "keel.toml")
+
+
+def test_shipped_config_loads_with_three_sim_venues_and_ten_plus_instruments() -> None:
+    config = load_config(Path(__file__).parents[2] / "keel.toml")
+
+    assert [v.kind for v in config.venues] == ["sim", "sim", "sim"]
+    symbols = {s for v in config.venues for s in v.instruments}
+    assert len(symbols) >= 10
+    assert any(":" in s for s in symbols) and any(":" not in s for s in symbols)
+    assert {"1h", "1m"} <= set(config.data.timeframes)
+
+
+def test_unknown_top_level_key_is_named_with_the_file(tmp_path: Path) -> None:
+    raw = small_config_dict() | {"venuez": []}
+
+    with pytest.raises(ConfigError) as err:
+        _parse(raw, tmp_path)
+
+    assert str(tmp_path / "keel.toml") in str(err.value)
+    assert "venuez: unknown key" in str(err.value)
+
+
+def test_unknown_key_inside_a_venue_names_its_position(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"][1]["liquidty"] = 2.0  # type: ignore[index]
+
+    with pytest.raises(ConfigError, match=r"venues\[1\]\.liquidty: unknown key"):
+        _parse(raw, tmp_path)
+
+
+def test_unknown_venue_kind_lists_the_known_kinds(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"][0]["kind"] = "kraken"  # type: ignore[index]
+
+    with pytest.raises(ConfigError, match=r"venues\[0\]\.kind: unknown venue kind 'kraken'.*sim"):
+        _parse(raw, tmp_path)
+
+
+def test_duplicate_venue_names_are_rejected(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"][1]["name"] = "sim_a"  # type: ignore[index]
+
+    with pytest.raises(ConfigError, match="'sim_a' is used twice"):
+        _parse(raw, tmp_path)
+
+
+def test_bad_timeframe_names_the_valid_ones(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["data"]["timeframes"] = ["1h", "7m"]  # type: ignore[index]
+
+    with pytest.raises(ConfigError, match=r"data\.timeframes: .*'7m'.*1m, 3m, 5m"):
+        _parse(raw, tmp_path)
+
+
+def test_symbol_the_venue_does_not_list_names_venue_key_and_fix(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"][1]["instruments"] = ["BTC/USDT", "PEPE/USDT"]  # type: ignore[index]
+
+    with pytest.raises(ConfigError) as err:
+        _parse(raw, tmp_path)
+
+    message = str(err.value)
+    assert r"venues[1].instruments[1]" in message
+    assert "sim_b does not list 'PEPE/USDT'" in message
+    assert "remove it or use a listed symbol" in message
+
+
+def test_replay_symbol_missing_from_the_recording_is_rejected(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"] = [
+        {
+            "kind": "replay",
+            "name": "binance_rec",
+            "path": str(FIXTURES / "binance_spot_4h_2024q1.parquet"),
+            "instruments": ["BTC/USDT", "DOGE/USDT"],
+        }
+    ]
+
+    with pytest.raises(ConfigError, match="binance_rec does not list 'DOGE/USDT'"):
+        _parse(raw, tmp_path)
+
+
+def test_missing_required_key_says_add_it(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    del raw["data"]["history_start"]  # type: ignore[attr-defined]
+
+    with pytest.raises(ConfigError, match=r"data\.history_start: required key is missing"):
+        _parse(raw, tmp_path)
+
+
+def test_missing_file_says_how_to_point_at_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"not found.*KEEL_CONFIG"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = _write(tmp_path, "[data\nhistory_start = 1")
+
+    with pytest.raises(ConfigError, match=rf"{path}: not valid TOML"):
+        load_config(path)
+
+
+def test_config_is_frozen(tmp_path: Path) -> None:
+    config = parse_config(small_config_dict(), tmp_path / "keel.toml")
+
+    with pytest.raises(ValueError, match="frozen"):
+        config.data.history_start = config.data.history_start  # type: ignore[misc]
+
+
+def test_bad_cron_is_rejected(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["data"]["refresh_cron"] = "hourly"  # type: ignore[index]
+
+    with pytest.raises(ConfigError, match="not a 5-field cron"):
+        _parse(raw, tmp_path)

@@ -1,0 +1,236 @@
+"""The one config file: venues, their instruments, timeframes, history and refresh cadence.
+
+Validated entirely on load, before anything runs: an error names the file, the key and the fix.
+Configs are frozen and reject unknown keys, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from trading.timeframes import TIMEFRAME_MINUTES
+
+CONFIG_ENV = "KEEL_CONFIG"
+
+
+class ConfigError(ValueError):
+    """A config problem, phrased as: which file, which key, what is wrong, what to do."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class SimVenueConfig(_Frozen):
+    """A simulated exchange over the seeded synthetic market."""
+
+    kind: Literal["sim"]
+    name: str
+    instruments: tuple[str, ...] = Field(min_length=1)
+    liquidity: float = Field(default=1.0, gt=0, description="relative depth: scales volume")
+    basis_bps: float = Field(default=5.0, ge=0, description="std of the price basis vs the market")
+    maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
+    taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
+    starting_balances: dict[str, float] = Field(default_factory=lambda: {"USDT": 100_000.0})
+
+
+class ReplayVenueConfig(_Frozen):
+    """A venue that serves recorded candles from a parquet or feather file."""
+
+    kind: Literal["replay"]
+    name: str
+    path: str
+    instruments: tuple[str, ...] = Field(min_length=1)
+    maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
+    taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
+
+
+VenueConfig = Annotated[SimVenueConfig | ReplayVenueConfig, Field(discriminator="kind")]
+
+
+class DataConfig(_Frozen):
+    """What market data to keep, from when, and how often to refresh it."""
+
+    history_start: date
+    timeframes: tuple[str, ...] = Field(min_length=1)
+    refresh_cron: str = "5 * * * *"
+    funding_rates: bool = True
+    demo_days: dict[str, int] = Field(default_factory=lambda: {"1h": 90})
+
+    @field_validator("timeframes")
+    @classmethod
+    def _known_timeframes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for tf in value:
+            if tf not in TIMEFRAME_MINUTES:
+                valid = ", ".join(TIMEFRAME_MINUTES)
+                raise ValueError(f"unknown timeframe {tf!r}; use one of: {valid}")
+        if len(set(value)) != len(value):
+            raise ValueError("a timeframe is listed twice; list each once")
+        return value
+
+    @field_validator("refresh_cron")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '5 * * * *'")
+        return value
+
+    @model_validator(mode="after")
+    def _demo_days_name_known_datasets(self) -> DataConfig:
+        allowed = {*self.timeframes, "funding"}
+        for key, days in self.demo_days.items():
+            if key not in allowed:
+                raise ValueError(
+                    f"demo_days has {key!r}, which is not a configured timeframe; "
+                    f"use one of: {', '.join(sorted(allowed))}"
+                )
+            if days < 1:
+                raise ValueError(f"demo_days[{key!r}] must be at least 1")
+        return self
+
+
+class SimulationConfig(_Frozen):
+    """The synthetic market every simulated venue quotes around."""
+
+    seed: int = 7
+
+
+class KeelConfig(_Frozen):
+    """The whole config file."""
+
+    data: DataConfig
+    simulation: SimulationConfig = SimulationConfig()
+    venues: tuple[VenueConfig, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_venue_names(self) -> KeelConfig:
+        seen: set[str] = set()
+        for venue in self.venues:
+            if not venue.name.isidentifier() or venue.name != venue.name.lower():
+                raise ValueError(
+                    f"venue name {venue.name!r} must be lowercase letters, digits and underscores "
+                    "(it becomes part of asset keys and lake partitions)"
+                )
+            if venue.name in seen:
+                raise ValueError(f"venue name {venue.name!r} is used twice; give each a unique name")
+            seen.add(venue.name)
+            if len(set(venue.instruments)) != len(venue.instruments):
+                raise ValueError(f"venue {venue.name!r} lists an instrument twice")
+        return self
+
+    def venue(self, name: str) -> VenueConfig:
+        """The venue of that name, or an error listing the configured ones."""
+        for venue in self.venues:
+            if venue.name == name:
+                return venue
+        known = ", ".join(v.name for v in self.venues)
+        raise ConfigError(f"no venue named {name!r}; configured venues: {known}")
+
+
+def default_config_path() -> Path:
+    """``$KEEL_CONFIG`` if set, else ``keel.toml`` at the project root."""
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[1] / "keel.toml"
+
+
+def _where(loc: Sequence[int | str], raw: dict[str, Any]) -> str:
+    parts: list[str] = []
+    node: Any = raw
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            # pydantic puts the discriminator value into the location of a tagged union member
+            if isinstance(node, dict) and item not in node and item in ("sim", "replay"):
+                continue
+            parts.append(f".{item}" if parts else str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts) or "(top level)"
+
+
+def _explain(exc: ValidationError, path: Path, raw: dict[str, Any]) -> ConfigError:
+    lines = [f"invalid config {path}:"]
+    for err in exc.errors():
+        where = _where(err["loc"], raw)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            lines.append(f"  {where}: unknown key; remove it or check its spelling")
+        elif kind == "union_tag_invalid":
+            lines.append(
+                f"  {where}.kind: unknown venue kind {err['input'].get('kind')!r}; "
+                "use one of: sim, replay"
+            )
+        elif kind == "union_tag_not_found":
+            lines.append(f"  {where}: missing 'kind'; set kind = \"sim\" or \"replay\"")
+        elif kind == "missing":
+            lines.append(f"  {where}: required key is missing; add it")
+        else:
+            lines.append(f"  {where}: {err['msg']}")
+    return ConfigError("\n".join(lines))
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> KeelConfig:
+    """Validate an already-parsed TOML document (and its symbols) into a ``KeelConfig``."""
+    try:
+        config = KeelConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise _explain(exc, path, raw) from None
+    config = _anchor_paths(config, path.parent)
+    _check_symbols(config, path)
+    return config
+
+
+def _anchor_paths(config: KeelConfig, base: Path) -> KeelConfig:
+    """Relative file paths in the config mean relative to the config file, not the cwd."""
+    venues = tuple(
+        v.model_copy(update={"path": str((base / v.path).resolve())})
+        if isinstance(v, ReplayVenueConfig) and not Path(v.path).is_absolute()
+        else v
+        for v in config.venues
+    )
+    return config.model_copy(update={"venues": venues})
+
+
+def load_config(path: Path | str | None = None) -> KeelConfig:
+    """Read and validate the config file; nothing runs on a config that fails here."""
+    path = Path(path) if path is not None else default_config_path()
+    if not path.is_file():
+        raise ConfigError(
+            f"config file {path} not found; create it (see keel.toml) or point ${CONFIG_ENV} at it"
+        )
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid config {path}: not valid TOML ({exc})") from None
+    return parse_config(raw, path)
+
+
+def _check_symbols(config: KeelConfig, path: Path) -> None:
+    from trading.venues.factory import listed_symbols  # the venue layer depends on config
+
+    problems: list[str] = []
+    for i, venue in enumerate(config.venues):
+        try:
+            listed = listed_symbols(venue, config)
+        except (OSError, ValueError) as exc:
+            problems.append(f"  venues[{i}] ({venue.name}): {exc}")
+            continue
+        for j, symbol in enumerate(venue.instruments):
+            if symbol not in listed:
+                sample = ", ".join(sorted(listed)[:8])
+                problems.append(
+                    f"  venues[{i}].instruments[{j}]: {venue.name} does not list {symbol!r}; "
+                    f"remove it or use a listed symbol (e.g. {sample})"
+                )
+    if problems:
+        raise ConfigError("\n".join([f"invalid config {path}:", *problems]))

@@ -1,0 +1,1 @@
+"""The simulated exchange: a seeded synthetic market and an account that matches orders."""

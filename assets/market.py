@@ -2,10 +2,10 @@
 by day. A range of days runs as one run (single-run backfill policy) and writes through the
 lake's idempotent MERGE, so any partition can be re-materialized without changing the table."""
 
-
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
+import polars as pl
 from dagster import (
     AssetExecutionContext,
     AssetsDefinition,
@@ -15,8 +15,6 @@ from dagster import (
     MetadataValue,
     asset,
 )
-
-import polars as pl
 
 from lake.catalog import TableSpec
 from orchestration.resources import KeelResource
@@ -82,7 +80,7 @@ def _candles_asset(
             f"in the Delta table market/candles_{timeframe}, partitioned by venue and day."
         ),
     )
-    def candles(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult:
+    def candles(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult[None]:
         from lake import catalog
         from trading.gaps import find_gaps
 
@@ -124,7 +122,9 @@ def _funding_asset(
             "Delta table market/funding_rates, partitioned by venue and day."
         ),
     )
-    def funding_rates(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult:
+    def funding_rates(
+        context: AssetExecutionContext, keel: KeelResource
+    ) -> MaterializeResult[None]:
         from lake import catalog
 
         window = context.partition_time_window
@@ -154,7 +154,7 @@ def _ingest(
     fetch: Callable[[datetime, datetime], list[pl.DataFrame]],
     gaps_of: Callable[[pl.DataFrame, datetime, datetime], pl.DataFrame] | None,
     timeframe: str | None,
-) -> MaterializeResult:
+) -> MaterializeResult[None]:
     """Fetch the window in whole-day chunks, validate every chunk, and only then write them:
     a bad payload anywhere in the range leaves the lake as it was."""
     from lake.store import WriteResult

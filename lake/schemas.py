@@ -15,9 +15,9 @@ from trading.timeframes import utc_now
 MAX_ABS_FUNDING = 0.05  # 5% per interval: far beyond any exchange cap, so only garbage fails
 
 
-def _columns(layout: Mapping[str, pl.DataType], nullable: frozenset[str] = frozenset()) -> dict[
-    str, pa.Column
-]:
+def _columns(
+    layout: Mapping[str, pl.DataType], nullable: frozenset[str] = frozenset()
+) -> dict[str, pa.Column]:
     return {name: pa.Column(dtype, nullable=name in nullable) for name, dtype in layout.items()}
 
 

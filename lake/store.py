@@ -25,7 +25,7 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "var" / "lake"
 _COMMIT_RETRIES = 8
 
 
-class SchemaViolation(ValueError):
+class SchemaViolationError(ValueError):
     """A frame broke its table's schema; carries the failing rows so the caller can show them."""
 
     def __init__(self, table: str, message: str, failures: pl.DataFrame) -> None:
@@ -64,7 +64,9 @@ def _sql_literal(value: object) -> str:
 class Lake:
     """Delta tables under one root (a local path or an object-store URI)."""
 
-    def __init__(self, root: str | Path | None = None, storage_options: dict[str, str] | None = None):
+    def __init__(
+        self, root: str | Path | None = None, storage_options: dict[str, str] | None = None
+    ):
         self.root = str(root) if root is not None else default_root()
         self.storage_options = storage_options
 
@@ -81,14 +83,16 @@ class Lake:
     # ------------------------------------------------------------------ validation
 
     def validate(self, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
-        """Cast to the table layout and run its pandera schema on the eager frame (pandera only
-        checks data on DataFrames, not LazyFrames); raise ``SchemaViolation`` listing bad rows."""
+        """Cast to the table layout and run its pandera schema on the eager frame (pandera
+        checks data only on DataFrames, not LazyFrames); raise listing the bad rows."""
         import pandera.errors as pa_errors
 
         try:
             conformed = frames.conform(df, spec.layout)
         except (ValueError, pl.exceptions.PolarsError) as exc:
-            raise SchemaViolation(spec.name, f"wrong columns or types: {exc}", pl.DataFrame()) from None
+            raise SchemaViolationError(
+                spec.name, f"wrong columns or types: {exc}", pl.DataFrame()
+            ) from None
         try:
             spec.schema().validate(conformed, lazy=True)
         except pa_errors.SchemaErrors as exc:
@@ -96,12 +100,12 @@ class Lake:
             index = failures.get_column("index").drop_nulls().unique().sort()
             bad_rows = conformed.with_row_index("row").filter(pl.col("row").is_in(index.implode()))
             checks = failures.get_column("check").unique().sort().to_list()
-            with pl.Config(tbl_rows=10, tbl_cols=12, fmt_str_lengths=40):
+            with pl.Config(tbl_rows=10, tbl_cols=12, fmt_str_lengths=40, tbl_width_chars=160):
+                failed = ", ".join(map(str, checks))
                 message = (
-                    f"{len(bad_rows)} of {len(conformed)} rows fail: {', '.join(map(str, checks))}\n"
-                    f"{bad_rows.head(10)}"
+                    f"{len(bad_rows)} of {len(conformed)} rows fail: {failed}\n{bad_rows.head(10)}"
                 )
-            raise SchemaViolation(spec.name, message, bad_rows) from None
+            raise SchemaViolationError(spec.name, message, bad_rows) from None
         return conformed
 
     # ------------------------------------------------------------------ writes
@@ -118,12 +122,16 @@ class Lake:
         predicate = " AND ".join(
             [f"t.{k} = s.{k}" for k in spec.key] + self._partition_filter(spec, data)
         )
+        # Update only rows whose values changed: re-writing identical data commits nothing.
+        changed = " OR ".join(
+            f"(t.{c} IS DISTINCT FROM s.{c})" for c in spec.layout if c not in spec.key
+        )
         source = data.to_arrow()
         for attempt in range(_COMMIT_RETRIES):
             try:
                 metrics: dict[str, Any] = (
                     table.merge(source, predicate=predicate, source_alias="s", target_alias="t")
-                    .when_matched_update_all()
+                    .when_matched_update_all(predicate=changed or None)
                     .when_not_matched_insert_all()
                     .execute()
                 )
@@ -134,6 +142,7 @@ class Lake:
                 # Another writer committed to this table first; MERGE is idempotent, so retry.
                 time.sleep(0.05 * 2**attempt)
                 table.update_incremental()
+        table.update_incremental()
         return WriteResult(
             spec.name,
             table.version(),
@@ -174,7 +183,9 @@ class Lake:
             values = data.get_column(column).unique().sort()
             if values.dtype == pl.Date and len(values) > 8:
                 lo, hi = values.min(), values.max()
-                clauses.append(f"t.{column} >= {_sql_literal(lo)} AND t.{column} <= {_sql_literal(hi)}")
+                clauses.append(
+                    f"t.{column} >= {_sql_literal(lo)} AND t.{column} <= {_sql_literal(hi)}"
+                )
             else:
                 listed = ", ".join(_sql_literal(v) for v in values.to_list())
                 clauses.append(f"t.{column} IN ({listed})")

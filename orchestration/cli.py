@@ -57,8 +57,10 @@ def backfill(start: date, end: date, datasets: Sequence[str] | None = None) -> b
         asset_selection=[AssetKey(k.path) for k in keys],
         raise_on_error=False,
     )
-    print(f"  {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
-          f"(run {result.run_id})")
+    print(
+        f"  {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
+        f"(run {result.run_id})"
+    )
     return bool(result.success)
 
 
@@ -75,8 +77,10 @@ def summary() -> None:
     config = load_config()
     lake = Lake()
     print(f"lake:             {lake.root}")
-    print(f"dagster instance: {os.environ['DAGSTER_HOME']}/dagster.yaml "
-          f"(storage {os.environ.get('KEEL_DAGSTER_STORAGE')})")
+    print(
+        f"dagster instance: {os.environ['DAGSTER_HOME']}/dagster.yaml "
+        f"(storage {os.environ.get('KEEL_DAGSTER_STORAGE')})"
+    )
     specs = [catalog.candles(tf) for tf in config.data.timeframes] + [catalog.funding_rates()]
     for spec in specs:
         counts = (
@@ -87,7 +91,9 @@ def summary() -> None:
             .collect()
         )
         print(f"\n{spec.name}  (Delta version {lake.version(spec)}, {counts['rows'].sum()} rows)")
-        with pl.Config(tbl_rows=200, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        with pl.Config(
+            tbl_rows=200, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True
+        ):
             print(counts)
 
 
@@ -134,8 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             config = load_config()
-            print(f"config ok: {len(config.venues)} venues, "
-                  f"{sum(len(v.instruments) for v in config.venues)} instruments")
+            print(
+                f"config ok: {len(config.venues)} venues, "
+                f"{sum(len(v.instruments) for v in config.venues)} instruments"
+            )
             return 0
         if args.command == "demo":
             return demo()

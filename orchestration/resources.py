@@ -18,7 +18,7 @@ def _config(path: str) -> KeelConfig:
     return load_config(path)
 
 
-class KeelResource(ConfigurableResource):  # type: ignore[misc]
+class KeelResource(ConfigurableResource):  # type: ignore[type-arg]
     """Where Keel's config, lake and simulated account state are; empty means the defaults
     (``$KEEL_CONFIG`` or keel.toml, ``$KEEL_LAKE`` or var/lake, ``$KEEL_SIM_STATE`` or var/sim)."""
 

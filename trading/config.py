@@ -119,7 +119,9 @@ class KeelConfig(_Frozen):
                     "(it becomes part of asset keys and lake partitions)"
                 )
             if venue.name in seen:
-                raise ValueError(f"venue name {venue.name!r} is used twice; give each a unique name")
+                raise ValueError(
+                    f"venue name {venue.name!r} is used twice; give each a unique name"
+                )
             seen.add(venue.name)
             if len(set(venue.instruments)) != len(venue.instruments):
                 raise ValueError(f"venue {venue.name!r} lists an instrument twice")
@@ -171,7 +173,7 @@ def _explain(exc: ValidationError, path: Path, raw: dict[str, Any]) -> ConfigErr
                 "use one of: sim, replay"
             )
         elif kind == "union_tag_not_found":
-            lines.append(f"  {where}: missing 'kind'; set kind = \"sim\" or \"replay\"")
+            lines.append(f'  {where}: missing \'kind\'; set kind = "sim" or "replay"')
         elif kind == "missing":
             lines.append(f"  {where}: required key is missing; add it")
         else:

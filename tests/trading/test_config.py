@@ -28,7 +28,8 @@ def test_shipped_config_loads_with_three_sim_venues_and_ten_plus_instruments() -
     assert [v.kind for v in config.venues] == ["sim", "sim", "sim"]
     symbols = {s for v in config.venues for s in v.instruments}
     assert len(symbols) >= 10
-    assert any(":" in s for s in symbols) and any(":" not in s for s in symbols)
+    assert any(":" in s for s in symbols)
+    assert any(":" not in s for s in symbols)
     assert {"1h", "1m"} <= set(config.data.timeframes)
 
 

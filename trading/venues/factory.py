@@ -36,7 +36,9 @@ def listed_symbols(
         return set(sim_symbols())
     from trading.venues.replay import ReplayVenue
 
-    return ReplayVenue(venue.name, _replay_path(venue, base_dir), venue.instruments).listed_symbols()
+    return ReplayVenue(
+        venue.name, _replay_path(venue, base_dir), venue.instruments
+    ).listed_symbols()
 
 
 def build_venue(

@@ -119,7 +119,9 @@ class ReplayVenue:
             bars = rows.filter(pl.col("timeframe") == timeframe)
         else:
             divisors = [
-                tf for tf in recorded if tf in TIMEFRAME_MINUTES and want % TIMEFRAME_MINUTES[tf] == 0
+                tf
+                for tf in recorded
+                if tf in TIMEFRAME_MINUTES and want % TIMEFRAME_MINUTES[tf] == 0
             ]
             if not divisors:
                 raise HaltError(
@@ -144,11 +146,15 @@ class ReplayVenue:
                 )
                 .filter(pl.col("n") == per_bar)
             )
-        out = bars.filter(window & closed).sort("ts").with_columns(
-            venue=pl.lit(self._name),
-            symbol=pl.lit(symbol),
-            timeframe=pl.lit(timeframe),
-            date=pl.col("ts").dt.date(),
+        out = (
+            bars.filter(window & closed)
+            .sort("ts")
+            .with_columns(
+                venue=pl.lit(self._name),
+                symbol=pl.lit(symbol),
+                timeframe=pl.lit(timeframe),
+                date=pl.col("ts").dt.date(),
+            )
         )
         return frames.conform(out.unique("ts", keep="last", maintain_order=True), frames.CANDLES)
 
@@ -168,7 +174,9 @@ class ReplayVenue:
         return frames.empty(frames.FILLS)
 
     def create_order(self, request: OrderRequest) -> Order:
-        raise HaltError(self._name, "create_order", "a replay venue is read-only; it takes no orders")
+        raise HaltError(
+            self._name, "create_order", "a replay venue is read-only; it takes no orders"
+        )
 
     def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         raise HaltError(self._name, "cancel_order", "a replay venue is read-only; it has no orders")

@@ -72,7 +72,8 @@ ASSET_INDEX = {a.name: i for i, a in enumerate(ASSETS)}
 
 def _student_t(rng: np.random.Generator, df: float, shape: tuple[int, ...]) -> Array:
     """Unit-variance Student-t draws: fat tails without changing the volatility scale."""
-    return rng.standard_t(df, size=shape) / np.sqrt(df / (df - 2.0))
+    draws: Array = rng.standard_t(df, size=shape) / np.sqrt(df / (df - 2.0))
+    return draws
 
 
 def stable_key(text: str) -> int:

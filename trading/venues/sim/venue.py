@@ -360,9 +360,13 @@ class SimVenue:
             request.price is not None and direction * (request.price - last) >= 0
         )
         if marketable:
-            fill_price = taker_price if request.type == "market" else min(
-                taker_price, request.price or taker_price
-            ) if direction > 0 else max(taker_price, request.price or taker_price)
+            fill_price = (
+                taker_price
+                if request.type == "market"
+                else min(taker_price, request.price or taker_price)
+                if direction > 0
+                else max(taker_price, request.price or taker_price)
+            )
             self._fill(state, raw, fill_price, "taker", now)
         self._save(state)
         return self._order_record(raw)
@@ -431,8 +435,10 @@ class SimVenue:
             }
             for asset, total in sorted(state["balances"].items())
         ]
-        return pl.DataFrame(rows, schema=dict(frames.BALANCES)) if rows else frames.empty(
-            frames.BALANCES
+        return (
+            pl.DataFrame(rows, schema=dict(frames.BALANCES))
+            if rows
+            else frames.empty(frames.BALANCES)
         )
 
     def fetch_positions(self) -> pl.DataFrame:
@@ -455,8 +461,10 @@ class SimVenue:
                     "unrealized_pnl": size * (mark - entry),
                 }
             )
-        return pl.DataFrame(rows, schema=dict(frames.POSITIONS)) if rows else frames.empty(
-            frames.POSITIONS
+        return (
+            pl.DataFrame(rows, schema=dict(frames.POSITIONS))
+            if rows
+            else frames.empty(frames.POSITIONS)
         )
 
     def fetch_open_orders(self) -> pl.DataFrame:

@@ -1,0 +1,188 @@
+"""Lake writes: idempotent MERGE, partition isolation, all-or-nothing validation, time travel."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+import pytest
+from deltalake import DeltaTable
+
+from lake import catalog
+from lake.store import Lake, SchemaViolationError
+from trading import frames
+
+SPEC = catalog.candles("1h")
+T0 = datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def _candles(
+    venue: str, symbol: str, day: int, hours: int = 24, close: float = 100.0
+) -> pl.DataFrame:
+    ts = [T0 + timedelta(days=day, hours=h) for h in range(hours)]
+    return frames.conform(
+        pl.DataFrame(
+            {
+                "venue": venue,
+                "symbol": symbol,
+                "timeframe": "1h",
+                "ts": ts,
+                "date": [t.date() for t in ts],
+                "open": close,
+                "high": close + 1.0,
+                "low": close - 1.0,
+                "close": close,
+                "volume": 10.0,
+            }
+        ),
+        frames.CANDLES,
+    )
+
+
+def _content(lake: Lake) -> pl.DataFrame:
+    return lake.scan(SPEC).collect().sort("venue", "symbol", "ts")
+
+
+def _files_by_partition(lake: Lake) -> dict[tuple[str, str], set[str]]:
+    table = DeltaTable(lake.uri(SPEC))
+    out: dict[tuple[str, str], set[str]] = {}
+    for row in pl.DataFrame(table.get_add_actions(flatten=True)).to_dicts():
+        key = (row["partition.venue"], str(row["partition.date"]))
+        out.setdefault(key, set()).add(row["path"])
+    return out
+
+
+def test_upserting_the_same_rows_twice_changes_nothing(lake: Lake) -> None:
+    rows = pl.concat([_candles("a", "BTC/USDT", 0), _candles("b", "BTC/USDT", 0)])
+    first = lake.upsert(SPEC, rows)
+    before = _content(lake)
+
+    again = lake.upsert(SPEC, rows)
+
+    assert _content(lake).equals(before)
+    assert before.height == 48
+    assert (again.inserted, again.updated) == (0, 0)
+    assert again.version == first.version  # nothing changed, nothing committed
+
+
+def test_overlapping_upsert_updates_changed_rows_without_duplicates(lake: Lake) -> None:
+    lake.upsert(SPEC, _candles("a", "BTC/USDT", 0))
+
+    result = lake.upsert(SPEC, _candles("a", "BTC/USDT", 0, close=105.0)[12:])
+
+    content = _content(lake)
+    assert (result.inserted, result.updated) == (0, 12)
+    assert content.height == 24
+    assert content["close"].to_list() == [100.0] * 12 + [105.0] * 12
+
+
+def test_writing_one_partition_leaves_every_other_partition_untouched(lake: Lake) -> None:
+    lake.upsert(
+        SPEC,
+        pl.concat(
+            [
+                _candles(v, s, d)
+                for v in ("a", "b")
+                for s in ("BTC/USDT", "ETH/USDT")
+                for d in (0, 1)
+            ]
+        ),
+    )
+    files_before = _files_by_partition(lake)
+    others_before = _content(lake).filter(
+        ~((pl.col("venue") == "a") & (pl.col("date") == date(2024, 3, 2)))
+    )
+
+    lake.upsert(SPEC, _candles("a", "ETH/USDT", 1, close=200.0))
+
+    files_after = _files_by_partition(lake)
+    touched = ("a", "2024-03-02")
+    assert files_after[touched] != files_before[touched]
+    assert {k: v for k, v in files_after.items() if k != touched} == {
+        k: v for k, v in files_before.items() if k != touched
+    }
+    others_after = _content(lake).filter(
+        ~((pl.col("venue") == "a") & (pl.col("date") == date(2024, 3, 2)))
+    )
+    assert others_after.equals(others_before)
+
+
+def test_a_schema_violation_writes_nothing_and_shows_the_bad_rows(lake: Lake) -> None:
+    lake.upsert(SPEC, _candles("a", "BTC/USDT", 0))
+    version = lake.version(SPEC)
+    good = _candles("a", "BTC/USDT", 1)
+    bad = pl.concat([good[:5], good[5:6].with_columns(high=pl.lit(50.0)), good[6:]])
+
+    with pytest.raises(SchemaViolationError) as err:
+        lake.upsert(SPEC, bad)
+
+    assert lake.version(SPEC) == version
+    assert _content(lake).height == 24
+    assert "low <= open, close <= high" in str(err.value)
+    assert err.value.failures["row"].to_list() == [5]
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "check"),
+    [
+        ("close", -1.0, "greater_than(0)"),
+        ("volume", -5.0, "greater_than_or_equal_to(0)"),
+        ("timeframe", "4h", "equal_to(1h)"),
+        ("close", float("nan"), "finite"),
+    ],
+)
+def test_each_meaning_check_rejects_its_violation(
+    lake: Lake, column: str, value: object, check: str
+) -> None:
+    rows = _candles("a", "BTC/USDT", 0).with_columns(
+        pl.when(pl.col("ts") == T0).then(pl.lit(value)).otherwise(pl.col(column)).alias(column)
+    )
+
+    with pytest.raises(SchemaViolationError, match=check.replace("(", r"\(").replace(")", r"\)")):
+        lake.upsert(SPEC, rows)
+
+    assert not lake.exists(SPEC)
+
+
+def test_duplicate_keys_in_one_frame_are_rejected(lake: Lake) -> None:
+    rows = _candles("a", "BTC/USDT", 0)
+
+    with pytest.raises(SchemaViolationError, match="multiple_fields_uniqueness"):
+        lake.upsert(SPEC, pl.concat([rows, rows[:1]]))
+
+
+def test_misaligned_and_future_timestamps_are_rejected(lake: Lake) -> None:
+    rows = _candles("a", "BTC/USDT", 0)
+    shifted = rows.with_columns(pl.col("ts") + timedelta(minutes=30))
+    future = _candles("a", "BTC/USDT", 0).with_columns(
+        ts=pl.col("ts") + timedelta(days=3650), date=(pl.col("ts") + timedelta(days=3650)).dt.date()
+    )
+
+    with pytest.raises(SchemaViolationError, match="aligned to the 1h grid"):
+        lake.upsert(SPEC, shifted)
+    with pytest.raises(SchemaViolationError, match="not in the future"):
+        lake.upsert(SPEC, future)
+
+
+def test_a_missing_column_is_a_clear_error(lake: Lake) -> None:
+    with pytest.raises(SchemaViolationError, match=r"lacks columns \['volume'\]"):
+        lake.upsert(SPEC, _candles("a", "BTC/USDT", 0).drop("volume"))
+
+
+def test_time_travel_reads_a_past_version(lake: Lake) -> None:
+    first = lake.upsert(SPEC, _candles("a", "BTC/USDT", 0))
+    lake.upsert(SPEC, _candles("a", "BTC/USDT", 1))
+
+    assert lake.scan(SPEC).collect().height == 48
+    assert first.version is not None
+    assert lake.scan(SPEC, version=first.version).collect().height == 24
+
+
+def test_reading_a_table_that_does_not_exist_yields_an_empty_frame(lake: Lake) -> None:
+    assert lake.scan(SPEC).collect().schema == pl.Schema(frames.CANDLES)
+
+
+def test_lake_root_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEEL_LAKE", "s3://bucket/keel")
+
+    assert Lake().uri(SPEC) == "s3://bucket/keel/market/candles_1h"

@@ -1,0 +1,44 @@
+"""The code location loads, cheaply, with every configured asset, job and schedule."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dagster import AssetKey, Definitions
+
+from orchestration.definitions import defs
+from trading.config import load_config
+
+ROOT = Path(__file__).parents[2]
+
+
+def test_all_definitions_load_and_validate() -> None:
+    loaded = defs()
+
+    Definitions.validate_loadable(loaded)
+    config = load_config(ROOT / "keel.toml")
+    keys = loaded.resolve_asset_graph().get_all_asset_keys()
+    expected = {
+        AssetKey(["market", v.name, f"candles_{tf}"])
+        for v in config.venues
+        for tf in config.data.timeframes
+    } | {AssetKey(["market", v.name, "funding_rates"]) for v in config.venues}
+    assert keys == expected
+    assert loaded.resolve_job_def("market_data") is not None
+    assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
+
+
+def test_loading_definitions_imports_no_heavy_or_network_library() -> None:
+    code = (
+        "import sys; from orchestration.definitions import defs; defs();"
+        "heavy = [m for m in ('pandera', 'great_expectations', 'ccxt', 'deltalake') "
+        "if m in sys.modules]; print(','.join(heavy))"
+    )
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+
+    assert out.stdout.strip() == ""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dagster import AssetSelection, DailyPartitionsDefinition, define_asset_job
+from dagster import AssetSelection, define_asset_job
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
@@ -12,11 +12,11 @@ from assets.market import MARKET_GROUP
 MARKET_JOB = "market_data"
 
 
-def market_data_job(partitions: DailyPartitionsDefinition) -> UnresolvedAssetJobDefinition:
-    """Refresh or backfill candles and funding rates of every venue."""
+def market_data_job() -> UnresolvedAssetJobDefinition:
+    """Refresh or backfill candles and funding rates of every venue (partitioning comes from
+    the assets: daily, one run per range)."""
     return define_asset_job(
         MARKET_JOB,
         selection=AssetSelection.groups(MARKET_GROUP),
-        partitions_def=partitions,
         description="Candles and funding rates of every configured venue and instrument.",
     )

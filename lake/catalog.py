@@ -1,12 +1,15 @@
-"""The table catalog: every Delta table's name, key, partition columns and write-time schema.
+"""The table catalog: every Delta table's name, key, partition columns and write-time rules.
 
-Schemas live in ``lake.schemas`` and are built on first use, so importing the catalog (as
-Dagster definitions do) never pays for pandera.
+Delta partitions are sized for delta-rs, not copied from Dagster's daily partitions: every
+write and read pays per file in the table (measured: a MERGE of one day into 5 years of hourly
+candles partitioned by venue and day took 3x as long as into 1 year, see docs/performance.md).
+So tables of hourly or slower bars are partitioned by venue and month (a file holds a month of
+a venue), minute bars by venue and day. The lake derives the ``month`` column on write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -19,6 +22,11 @@ from trading.timeframes import timeframe_minutes
 if TYPE_CHECKING:
     from pandera.polars import DataFrameSchema
 
+    from lake.schemas import Rule
+
+# Columns the lake derives from ``date`` when a table partitions by them.
+DERIVED_PARTITIONS: Mapping[str, pl.Expr] = {"month": pl.col("date").dt.truncate("1mo")}
+
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
@@ -28,21 +36,27 @@ class TableSpec:
     layout: Mapping[str, pl.DataType]
     key: tuple[str, ...]
     partition_by: tuple[str, ...]
-    schema_factory: Callable[[], DataFrameSchema] = field(repr=False, compare=False)
+    rules_factory: Callable[[], Sequence[Rule]] = field(repr=False, compare=False)
+    nullable: frozenset[str] = frozenset()
+
+    def rules(self) -> Sequence[Rule]:
+        """The row rules, built fresh (some read the clock)."""
+        return self.rules_factory()
 
     def schema(self) -> DataFrameSchema:
-        """The pandera schema (built once per table name)."""
-        if self.name not in _SCHEMAS:
-            _SCHEMAS[self.name] = self.schema_factory()
-        return _SCHEMAS[self.name]
+        """The equivalent pandera schema, for failure reports and documentation."""
+        from lake.schemas import pandera_schema
 
+        return pandera_schema(self.name, self.layout, self.rules(), self.key, self.nullable)
 
-_SCHEMAS: dict[str, DataFrameSchema] = {}
+    def derived_columns(self) -> list[pl.Expr]:
+        """Partition columns the lake adds on write (not part of the layout)."""
+        return [DERIVED_PARTITIONS[c].alias(c) for c in self.partition_by if c not in self.layout]
 
 
 @cache
 def candles(timeframe: str) -> TableSpec:
-    """Candles of one timeframe, all venues and instruments, partitioned by venue and day."""
+    """Candles of one timeframe, all venues and instruments."""
     from lake import schemas
 
     minutes = timeframe_minutes(timeframe)
@@ -50,20 +64,21 @@ def candles(timeframe: str) -> TableSpec:
         name=f"market/candles_{timeframe}",
         layout=frames.CANDLES,
         key=frames.CANDLES_KEY,
-        partition_by=("venue", "date"),
-        schema_factory=lambda: schemas.candles_schema(timeframe, minutes),
+        partition_by=("venue", "date") if minutes < 60 else ("venue", "month"),
+        rules_factory=lambda: schemas.candles_rules(timeframe, minutes),
     )
 
 
 @cache
 def funding_rates() -> TableSpec:
-    """Funding settlements of perpetual swaps, partitioned by venue and day."""
+    """Funding settlements of perpetual swaps (three a day), partitioned by venue and month."""
     from lake import schemas
 
     return TableSpec(
         name="market/funding_rates",
         layout=frames.FUNDING_RATES,
         key=frames.FUNDING_RATES_KEY,
-        partition_by=("venue", "date"),
-        schema_factory=schemas.funding_rates_schema,
+        partition_by=("venue", "month"),
+        rules_factory=schemas.funding_rates_rules,
+        nullable=frozenset({"mark_price"}),
     )

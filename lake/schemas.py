@@ -1,88 +1,116 @@
-"""Write-time pandera schemas: types and meaning (OHLC ordering, positive prices, aligned
-timestamps, unique keys). A frame that fails any check is rejected whole before writing."""
+"""Write-time rules of every table: types and meaning (OHLC ordering, positive prices, aligned
+timestamps, unique keys).
+
+Each rule is one polars expression, true on a valid row. The same rules build two things:
+- a one-pass check (every rule in one ``select``) that runs on every write, and
+- the pandera schema (``pandera.polars``), run only when the one-pass check finds a problem,
+  to report which rows broke which rule.
+So the fast path and the pandera report can never disagree about what is valid.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandera.polars as pa
 import polars as pl
-from pandera.api.polars.types import PolarsData
 
-from trading import frames
 from trading.timeframes import utc_now
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 MAX_ABS_FUNDING = 0.05  # 5% per interval: far beyond any exchange cap, so only garbage fails
 
 
-def _columns(
-    layout: Mapping[str, pl.DataType], nullable: frozenset[str] = frozenset()
-) -> dict[str, pa.Column]:
-    return {name: pa.Column(dtype, nullable=name in nullable) for name, dtype in layout.items()}
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A named row-level condition; a null result counts as a failure."""
+
+    name: str
+    expr: pl.Expr
 
 
-def _frame_check(expr: pl.Expr, message: str) -> pa.Check:
-    def check(data: PolarsData) -> pl.LazyFrame:
-        return data.lazyframe.select(expr.fill_null(False))
-
-    return pa.Check(check, name=message, error=message)
+def _positive_finite(*columns: str) -> list[Rule]:
+    return [Rule(f"{c} > 0 and finite", (pl.col(c) > 0) & pl.col(c).is_finite()) for c in columns]
 
 
-def _ts_not_in_future() -> pa.Check:
-    def check(data: PolarsData) -> pl.LazyFrame:
-        # "now" is read at validation time: schemas are cached for the life of the process.
-        return data.lazyframe.select(pl.col("ts") <= pl.lit(utc_now()))
-
-    return pa.Check(check, name="ts is not in the future", error="ts is not in the future")
+def _not_in_future() -> Rule:
+    # "now" is read when the rules are built, i.e. at every validation.
+    return Rule("ts is not in the future", pl.col("ts") <= pl.lit(utc_now()))
 
 
-def candles_schema(timeframe: str, minutes: int) -> pa.DataFrameSchema:
+def _date_of_ts() -> Rule:
+    return Rule("date is the UTC day of ts", pl.col("date") == pl.col("ts").dt.date())
+
+
+def candles_rules(timeframe: str, minutes: int) -> list[Rule]:
     """Candles of one timeframe."""
-    columns = _columns(frames.CANDLES)
-    for price in ("open", "high", "low", "close"):
-        columns[price] = pa.Column(pl.Float64, [pa.Check.gt(0), pa.Check(_finite, name="finite")])
-    columns["volume"] = pa.Column(pl.Float64, [pa.Check.ge(0), pa.Check(_finite, name="finite")])
-    columns["timeframe"] = pa.Column(pl.String, pa.Check.eq(timeframe))
     step_us = minutes * 60_000_000
-    return pa.DataFrameSchema(
-        columns,
-        checks=[
-            _frame_check(
-                (pl.col("high") >= pl.max_horizontal("open", "close"))
-                & (pl.col("low") <= pl.min_horizontal("open", "close")),
-                "low <= open, close <= high",
-            ),
-            _frame_check(
-                pl.col("ts").dt.epoch("us") % step_us == 0,
-                f"ts aligned to the {timeframe} grid",
-            ),
-            _frame_check(pl.col("date") == pl.col("ts").dt.date(), "date is the UTC day of ts"),
-            _ts_not_in_future(),
-        ],
-        unique=list(frames.CANDLES_KEY),
-        strict=True,
-        name=f"candles_{timeframe}",
-    )
+    return [
+        *_positive_finite("open", "high", "low", "close"),
+        Rule("volume >= 0 and finite", (pl.col("volume") >= 0) & pl.col("volume").is_finite()),
+        Rule(
+            "low <= open, close <= high",
+            (pl.col("high") >= pl.max_horizontal("open", "close"))
+            & (pl.col("low") <= pl.min_horizontal("open", "close")),
+        ),
+        Rule(f"timeframe is {timeframe}", pl.col("timeframe") == timeframe),
+        Rule(f"ts aligned to the {timeframe} grid", pl.col("ts").dt.epoch("us") % step_us == 0),
+        _date_of_ts(),
+        _not_in_future(),
+    ]
 
 
-def funding_rates_schema() -> pa.DataFrameSchema:
+def funding_rates_rules() -> list[Rule]:
     """Funding settlements of perpetual swaps."""
-    columns = _columns(frames.FUNDING_RATES)
-    columns["funding_rate"] = pa.Column(
-        pl.Float64, pa.Check.in_range(-MAX_ABS_FUNDING, MAX_ABS_FUNDING)
-    )
-    columns["mark_price"] = pa.Column(pl.Float64, pa.Check.gt(0), nullable=True)
+    return [
+        Rule(
+            f"|funding_rate| <= {MAX_ABS_FUNDING}",
+            pl.col("funding_rate").is_finite() & (pl.col("funding_rate").abs() <= MAX_ABS_FUNDING),
+        ),
+        Rule(
+            "mark_price > 0 when known", pl.col("mark_price").is_null() | (pl.col("mark_price") > 0)
+        ),
+        _date_of_ts(),
+        _not_in_future(),
+    ]
+
+
+def failing_rules(df: pl.DataFrame, rules: Sequence[Rule], key: Sequence[str]) -> list[str]:
+    """Names of the rules (and the key's uniqueness) that some row breaks, in one pass."""
+    if df.is_empty():
+        return []
+    verdict = df.select(
+        *[r.expr.fill_null(False).all().alias(f"r{i}") for i, r in enumerate(rules)],
+        (~pl.struct(list(key)).is_duplicated().any()).alias("unique"),
+    ).row(0)
+    names = [r.name for r in rules] + [f"unique {tuple(key)}"]
+    return [name for name, ok in zip(names, verdict, strict=True) if not ok]
+
+
+def pandera_schema(
+    name: str,
+    layout: Mapping[str, pl.DataType],
+    rules: Sequence[Rule],
+    key: Sequence[str],
+    nullable: frozenset[str] = frozenset(),
+) -> pa.DataFrameSchema:
+    """The pandera schema equivalent to ``layout`` + ``rules`` + a unique ``key``."""
+    import pandera.polars as pa
+    from pandera.api.polars.types import PolarsData
+
+    def check(rule: Rule) -> pa.Check:
+        def run(data: PolarsData) -> pl.LazyFrame:
+            return data.lazyframe.select(rule.expr.fill_null(False))
+
+        return pa.Check(run, name=rule.name, error=rule.name)
+
     return pa.DataFrameSchema(
-        columns,
-        checks=[
-            _frame_check(pl.col("date") == pl.col("ts").dt.date(), "date is the UTC day of ts"),
-            _ts_not_in_future(),
-        ],
-        unique=list(frames.FUNDING_RATES_KEY),
+        {c: pa.Column(t, nullable=c in nullable) for c, t in layout.items()},
+        checks=[check(r) for r in rules],
+        unique=list(key),
         strict=True,
-        name="funding_rates",
+        name=name,
     )
-
-
-def _finite(data: PolarsData) -> pl.LazyFrame:
-    return data.lazyframe.select(pl.col(data.key).is_finite())

@@ -23,6 +23,7 @@ from trading import frames
 LAKE_ENV = "KEEL_LAKE"
 DEFAULT_ROOT = Path(__file__).resolve().parents[1] / "var" / "lake"
 _COMMIT_RETRIES = 8
+_MAX_FILES_PER_PARTITION = 12
 
 
 class SchemaViolationError(ValueError):
@@ -69,6 +70,7 @@ class Lake:
     ):
         self.root = str(root) if root is not None else default_root()
         self.storage_options = storage_options
+        self._tables: dict[str, Any] = {}
 
     def uri(self, spec: TableSpec) -> str:
         """Where a table lives."""
@@ -83,9 +85,10 @@ class Lake:
     # ------------------------------------------------------------------ validation
 
     def validate(self, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
-        """Cast to the table layout and run its pandera schema on the eager frame (pandera
-        checks data only on DataFrames, not LazyFrames); raise listing the bad rows."""
-        import pandera.errors as pa_errors
+        """Cast to the table layout and check every rule in one pass; on a failure, run the
+        pandera schema (on the eager frame: pandera checks data only on DataFrames) to raise
+        with the rows that break each rule."""
+        from lake.schemas import failing_rules
 
         try:
             conformed = frames.conform(df, spec.layout)
@@ -93,20 +96,25 @@ class Lake:
             raise SchemaViolationError(
                 spec.name, f"wrong columns or types: {exc}", pl.DataFrame()
             ) from None
-        try:
-            spec.schema().validate(conformed, lazy=True)
-        except pa_errors.SchemaErrors as exc:
-            failures = exc.failure_cases
-            index = failures.get_column("index").drop_nulls().unique().sort()
-            bad_rows = conformed.with_row_index("row").filter(pl.col("row").is_in(index.implode()))
-            checks = failures.get_column("check").unique().sort().to_list()
-            with pl.Config(tbl_rows=10, tbl_cols=12, fmt_str_lengths=40, tbl_width_chars=160):
-                failed = ", ".join(map(str, checks))
-                message = (
-                    f"{len(bad_rows)} of {len(conformed)} rows fail: {failed}\n{bad_rows.head(10)}"
-                )
-            raise SchemaViolationError(spec.name, message, bad_rows) from None
+        failed = failing_rules(conformed, spec.rules(), spec.key)
+        if failed:
+            self._report(spec, conformed, failed)
         return conformed
+
+    @staticmethod
+    def _report(spec: TableSpec, df: pl.DataFrame, failed: list[str]) -> None:
+        import pandera.errors as pa_errors
+
+        bad_rows = pl.DataFrame()
+        try:
+            spec.schema().validate(df, lazy=True)
+        except pa_errors.SchemaErrors as exc:
+            index = exc.failure_cases.get_column("index").drop_nulls().unique().sort()
+            bad_rows = df.with_row_index("row").filter(pl.col("row").is_in(index.implode()))
+        with pl.Config(tbl_rows=10, tbl_cols=12, fmt_str_lengths=40, tbl_width_chars=160):
+            message = f"{len(bad_rows)} of {len(df)} rows fail: {', '.join(failed)}\n"
+            message += str(bad_rows.head(10))
+        raise SchemaViolationError(spec.name, message, bad_rows)
 
     # ------------------------------------------------------------------ writes
 
@@ -116,6 +124,7 @@ class Lake:
         min_ts, max_ts = _ts_range(data)
         if data.is_empty():
             return WriteResult(spec.name, self.version(spec), 0, 0, 0, None, None)
+        data = data.with_columns(spec.derived_columns())
         table = self._table_or_create(spec, data)
         if table is None:  # created by this write
             return WriteResult(spec.name, 0, len(data), len(data), 0, min_ts, max_ts)
@@ -130,7 +139,13 @@ class Lake:
         for attempt in range(_COMMIT_RETRIES):
             try:
                 metrics: dict[str, Any] = (
-                    table.merge(source, predicate=predicate, source_alias="s", target_alias="t")
+                    table.merge(
+                        source,
+                        predicate=predicate,
+                        source_alias="s",
+                        target_alias="t",
+                        streamed_exec=False,
+                    )
                     .when_matched_update_all(predicate=changed or None)
                     .when_not_matched_insert_all()
                     .execute()
@@ -143,6 +158,7 @@ class Lake:
                 time.sleep(0.05 * 2**attempt)
                 table.update_incremental()
         table.update_incremental()
+        self._compact(spec, table, data)
         return WriteResult(
             spec.name,
             table.version(),
@@ -157,8 +173,14 @@ class Lake:
         from deltalake import DeltaTable, write_deltalake
 
         uri = self.uri(spec)
+        cached = self._tables.get(uri)
+        if cached is not None:
+            # Reading only the commits since the last write beats replaying the whole log.
+            cached.update_incremental()
+            return cached
         if DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
-            return DeltaTable(uri, storage_options=self.storage_options)
+            self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
+            return self._tables[uri]
         try:
             write_deltalake(
                 uri,
@@ -173,7 +195,30 @@ class Lake:
             if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
                 raise
             del exc
-            return DeltaTable(uri, storage_options=self.storage_options)
+            self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
+            return self._tables[uri]
+
+    def _compact(self, spec: TableSpec, table: Any, data: pl.DataFrame) -> None:
+        """Merge the small files that frequent refreshes leave in the partitions just written,
+        once a partition holds more than ``_MAX_FILES_PER_PARTITION``: delta-rs pays per file
+        on every later read and write, so file count must not grow with refreshes."""
+        if not spec.partition_by:
+            return
+        actions = pl.DataFrame(table.get_add_actions(flatten=True))
+        columns = [f"partition.{c}" for c in spec.partition_by]
+        touched = data.select(spec.partition_by).unique()
+        crowded = (
+            actions.group_by(columns)
+            .len()
+            .filter(pl.col("len") > _MAX_FILES_PER_PARTITION)
+            .rename(dict(zip(columns, spec.partition_by, strict=True)))
+        )
+        if crowded.is_empty():
+            return
+        crowded = crowded.with_columns(pl.col(c).cast(touched.schema[c]) for c in spec.partition_by)
+        for partition in crowded.join(touched, on=list(spec.partition_by)).iter_rows(named=True):
+            filters = [(c, "=", str(partition[c])) for c in spec.partition_by]
+            table.optimize.compact(partition_filters=filters)
 
     @staticmethod
     def _partition_filter(spec: TableSpec, data: pl.DataFrame) -> list[str]:
@@ -202,7 +247,8 @@ class Lake:
         if not self.exists(spec):
             return frames.empty(spec.layout).lazy()
         at: int | datetime | None = version if version is not None else as_of
-        return pl.scan_delta(self.uri(spec), version=at, storage_options=self.storage_options)
+        scan = pl.scan_delta(self.uri(spec), version=at, storage_options=self.storage_options)
+        return scan.select(list(spec.layout))
 
     def version(self, spec: TableSpec) -> int | None:
         """The table's current Delta version, or None if it does not exist yet."""

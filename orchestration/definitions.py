@@ -7,7 +7,7 @@ import warnings
 
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
-from assets.market import daily_partitions, market_assets
+from assets.market import market_assets
 from jobs.market import market_data_job
 from orchestration.resources import KeelResource
 from orchestration.schedules import refresh_schedule
@@ -20,8 +20,7 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 
 def build_definitions(config: KeelConfig, config_path: str = "") -> Definitions:
     """All Keel definitions for one config (tests pass their own)."""
-    partitions = daily_partitions(config)
-    job = market_data_job(partitions)
+    job = market_data_job()
     return Definitions(
         assets=market_assets(config),
         jobs=[job],

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from trading.timeframes import TIMEFRAME_MINUTES
 
 CONFIG_ENV = "KEEL_CONFIG"
+VENUE_KINDS = ("sim", "replay", "ccxt")
 
 
 class ConfigError(ValueError):
@@ -52,7 +53,40 @@ class ReplayVenueConfig(_Frozen):
     taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
 
 
-VenueConfig = Annotated[SimVenueConfig | ReplayVenueConfig, Field(discriminator="kind")]
+class CcxtVenueConfig(_Frozen):
+    """A real exchange account through ccxt. Credentials are the *names* of environment
+    variables; their values never appear in this file, the repo, logs or the lake."""
+
+    kind: Literal["ccxt"]
+    name: str
+    exchange: str = Field(description="ccxt exchange id, e.g. binance, okx, bybit")
+    market_type: Literal["spot", "swap"] = "spot"
+    instruments: tuple[str, ...] = Field(min_length=1)
+    sandbox: bool = False
+    trading_enabled: bool = False
+    options: dict[str, Any] = Field(default_factory=dict)
+    api_key_env: str | None = None
+    secret_env: str | None = None
+    password_env: str | None = None
+    page_limit: int | None = Field(default=None, gt=0)
+    balance_params: dict[str, Any] = Field(
+        default_factory=dict, description='ccxt fetch_balance params, e.g. {type = "funding"}'
+    )
+    timeout_ms: int = Field(default=15_000, gt=0)
+
+    @field_validator("api_key_env", "secret_env", "password_env")
+    @classmethod
+    def _looks_like_a_variable_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("_", "").isalnum():
+            raise ValueError(
+                "must name an environment variable (e.g. BINANCE_API_KEY), not hold a secret"
+            )
+        return value
+
+
+VenueConfig = Annotated[
+    SimVenueConfig | ReplayVenueConfig | CcxtVenueConfig, Field(discriminator="kind")
+]
 
 
 class DataConfig(_Frozen):
@@ -153,7 +187,7 @@ def _where(loc: Sequence[int | str], raw: dict[str, Any]) -> str:
             node = node[item] if isinstance(node, list) and item < len(node) else None
         else:
             # pydantic puts the discriminator value into the location of a tagged union member
-            if isinstance(node, dict) and item not in node and item in ("sim", "replay"):
+            if isinstance(node, dict) and item not in node and item in VENUE_KINDS:
                 continue
             parts.append(f".{item}" if parts else str(item))
             node = node.get(item) if isinstance(node, dict) else None
@@ -226,6 +260,8 @@ def _check_symbols(config: KeelConfig, path: Path) -> None:
             listed = listed_symbols(venue, config)
         except (OSError, ValueError) as exc:
             problems.append(f"  venues[{i}] ({venue.name}): {exc}")
+            continue
+        if listed is None:
             continue
         for j, symbol in enumerate(venue.instruments):
             if symbol not in listed:

@@ -38,9 +38,54 @@ def is_swap(symbol: str) -> bool:
     return ":" in symbol
 
 
+def instrument_assets(config: KeelConfig) -> list[AssetsDefinition]:
+    """One unpartitioned asset per venue: its markets (precision, limits, fees) in the lake."""
+    return [_instruments_asset(venue) for venue in config.venues]
+
+
+def _instruments_asset(venue: VenueConfig) -> AssetsDefinition:
+    name = venue.name
+
+    @asset(
+        name="instruments",
+        key_prefix=[MARKET_GROUP, name],
+        group_name=MARKET_GROUP,
+        pool="lake_instruments",
+        kinds={"polars", "deltalake"},
+        tags={"venue": name, "dataset": "instruments"},
+        description=f"Markets of the {len(venue.instruments)} instruments configured on {name}: "
+        "precision, limits, contract size and fees, in the Delta table market/instruments.",
+    )
+    def instruments(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult[None]:
+        from lake import catalog
+
+        spec = catalog.instruments()
+        source = keel.venue(name)
+        frame = pl.DataFrame(
+            [{f: getattr(i, f) for f in spec.layout} for i in source.instruments()],
+            schema=dict(spec.layout),
+        )
+        lake = keel.lake()
+        result = lake.upsert(spec, frame)
+        with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True, tbl_rows=50):
+            table = str(frame.drop("venue"))
+        return MaterializeResult(
+            metadata={
+                "table": MetadataValue.path(lake.uri(spec)),
+                "instruments": len(frame),
+                "rows_inserted": result.inserted,
+                "rows_updated": result.updated,
+                "delta_version": result.version,
+                "markets": MetadataValue.md(table),
+            }
+        )
+
+    return instruments
+
+
 def market_assets(config: KeelConfig) -> list[AssetsDefinition]:
-    """Every market-data asset the config asks for: candles per timeframe and venue, and
-    funding rates of each venue that lists swaps. Cheap: no venue is built here."""
+    """Every daily-partitioned market-data asset the config asks for: candles per timeframe and
+    venue, and funding rates of each venue that lists swaps. Cheap: no venue is built here."""
     partitions = daily_partitions(config)
     out: list[AssetsDefinition] = []
     for venue in config.venues:

@@ -1,4 +1,5 @@
-"""The market-data job: every market asset for a day or a range of days, in one run."""
+"""Market-data jobs: candles and funding rates for a day or a range of days in one run, and the
+venues' markets (unpartitioned)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 from assets.market import MARKET_GROUP
 
 MARKET_JOB = "market_data"
+INSTRUMENTS_JOB = "instruments"
+_INSTRUMENTS = AssetSelection.tag("dataset", "instruments")
 
 
 def market_data_job() -> UnresolvedAssetJobDefinition:
@@ -17,6 +20,15 @@ def market_data_job() -> UnresolvedAssetJobDefinition:
     the assets: daily, one run per range)."""
     return define_asset_job(
         MARKET_JOB,
-        selection=AssetSelection.groups(MARKET_GROUP),
+        selection=AssetSelection.groups(MARKET_GROUP) - _INSTRUMENTS,
         description="Candles and funding rates of every configured venue and instrument.",
+    )
+
+
+def instruments_job() -> UnresolvedAssetJobDefinition:
+    """Reload every venue's markets (precision, limits, fees) into the lake."""
+    return define_asset_job(
+        INSTRUMENTS_JOB,
+        selection=_INSTRUMENTS,
+        description="Markets of every configured venue: precision, limits, contract size, fees.",
     )

@@ -82,3 +82,17 @@ def funding_rates() -> TableSpec:
         rules_factory=schemas.funding_rates_rules,
         nullable=frozenset({"mark_price"}),
     )
+
+
+@cache
+def instruments() -> TableSpec:
+    """Every configured market of every venue: precision, limits, contract size, fees."""
+    from lake import schemas
+
+    return TableSpec(
+        name="market/instruments",
+        layout=frames.INSTRUMENTS,
+        key=frames.INSTRUMENTS_KEY,
+        partition_by=("venue",),
+        rules_factory=schemas.instruments_rules,
+    )

@@ -114,3 +114,20 @@ def pandera_schema(
         strict=True,
         name=name,
     )
+
+
+def instruments_rules() -> list[Rule]:
+    """Markets: precision, limits and fees as the venue reports them."""
+    return [
+        Rule("kind is spot or swap", pl.col("kind").is_in(["spot", "swap"])),
+        Rule("contract_size > 0", pl.col("contract_size") > 0),
+        Rule(
+            "steps and minimums >= 0",
+            pl.min_horizontal("price_step", "amount_step", "min_amount", "min_notional") >= 0,
+        ),
+        Rule(
+            "fees within [-1%, 5%]",
+            pl.col("maker_fee").is_between(-0.01, 0.05)
+            & pl.col("taker_fee").is_between(-0.01, 0.05),
+        ),
+    ]

@@ -36,7 +36,9 @@ def backfill(start: date, end: date, datasets: Sequence[str] | None = None) -> b
     keys = [
         key
         for key in definitions.resolve_asset_graph().get_all_asset_keys()
-        if key.path[0] == "market" and (not datasets or key.path[-1] in datasets)
+        if key.path[0] == "market"
+        and key.path[-1] != "instruments"
+        and (not datasets or key.path[-1] in datasets)
     ]
     if not keys:
         raise SystemExit(f"no market assets match {list(datasets or [])}")
@@ -64,6 +66,26 @@ def backfill(start: date, end: date, datasets: Sequence[str] | None = None) -> b
     return bool(result.success)
 
 
+def refresh_instruments() -> bool:
+    """Materialize every venue's markets into ``market/instruments``."""
+    from dagster import DagsterInstance
+
+    from jobs.market import INSTRUMENTS_JOB
+    from orchestration.definitions import defs
+
+    result = (
+        defs()
+        .resolve_job_def(INSTRUMENTS_JOB)
+        .execute_in_process(
+            instance=DagsterInstance.get(),
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=False,
+        )
+    )
+    print(f"instruments: {'ok' if result.success else 'FAILED'} (run {result.run_id})")
+    return bool(result.success)
+
+
 def summary() -> None:
     """Where the lake and instance live, and row counts per table, venue and instrument."""
     import os
@@ -81,6 +103,12 @@ def summary() -> None:
         f"dagster instance: {os.environ['DAGSTER_HOME']}/dagster.yaml "
         f"(storage {os.environ.get('KEEL_DAGSTER_STORAGE')})"
     )
+    markets = (
+        lake.scan(catalog.instruments()).group_by("venue", "kind").len().sort("venue", "kind")
+    ).collect()
+    print(f"\nmarket/instruments  ({markets['len'].sum()} markets)")
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        print(markets)
     specs = [catalog.candles(tf) for tf in config.data.timeframes] + [catalog.funding_rates()]
     for spec in specs:
         counts = (
@@ -109,7 +137,7 @@ def demo() -> int:
         windows.setdefault(days, []).append(f"candles_{tf}")
     if config.data.funding_rates:
         windows.setdefault(config.data.demo_days.get("funding", 1), []).append("funding_rates")
-    ok = True
+    ok = refresh_instruments()
     for days, datasets in sorted(windows.items(), reverse=True):
         start = max(today - timedelta(days=days - 1), config.data.history_start)
         ok = backfill(start, today, datasets) and ok

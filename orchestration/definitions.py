@@ -7,10 +7,10 @@ import warnings
 
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
-from assets.market import market_assets
-from jobs.market import market_data_job
+from assets.market import instrument_assets, market_assets
+from jobs.market import instruments_job, market_data_job
 from orchestration.resources import KeelResource
-from orchestration.schedules import refresh_schedule
+from orchestration.schedules import instruments_schedule, refresh_schedule
 from trading.config import KeelConfig, default_config_path, load_config
 
 # backfill_policy and pool are marked beta; Keel relies on them knowingly (see README).
@@ -21,10 +21,11 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 def build_definitions(config: KeelConfig, config_path: str = "") -> Definitions:
     """All Keel definitions for one config (tests pass their own)."""
     job = market_data_job()
+    markets = instruments_job()
     return Definitions(
-        assets=market_assets(config),
-        jobs=[job],
-        schedules=[refresh_schedule(job, config.data.refresh_cron)],
+        assets=[*market_assets(config), *instrument_assets(config)],
+        jobs=[job, markets],
+        schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
         resources={"keel": KeelResource(config_path=config_path)},
     )
 

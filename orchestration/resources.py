@@ -6,6 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from dagster import ConfigurableResource
+from pydantic import PrivateAttr
 
 from lake.store import Lake
 from orchestration.paths import sim_state_dir
@@ -25,6 +26,8 @@ class KeelResource(ConfigurableResource):  # type: ignore[type-arg]
     config_path: str = ""
     lake_root: str = ""
     sim_state_dir: str = ""
+    # One venue object per run and venue: a ccxt venue loads its markets once, not per asset.
+    _venues: dict[str, Venue] = PrivateAttr(default_factory=dict)
 
     def config(self) -> KeelConfig:
         """The validated config file."""
@@ -38,6 +41,8 @@ class KeelResource(ConfigurableResource):  # type: ignore[type-arg]
         """A venue built from its config entry."""
         from trading.venues.factory import build_venue
 
-        config = self.config()
-        state = Path(self.sim_state_dir) if self.sim_state_dir else sim_state_dir()
-        return build_venue(config.venue(name), config, state_dir=state)
+        if name not in self._venues:
+            config = self.config()
+            state = Path(self.sim_state_dir) if self.sim_state_dir else sim_state_dir()
+            self._venues[name] = build_venue(config.venue(name), config, state_dir=state)
+        return self._venues[name]

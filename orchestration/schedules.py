@@ -40,3 +40,14 @@ def refresh_schedule(job: UnresolvedAssetJobDefinition, cron: str) -> ScheduleDe
         execution_fn=evaluate,
         description="Refreshes the newest market-data partitions of every venue.",
     )
+
+
+def instruments_schedule(job: UnresolvedAssetJobDefinition) -> ScheduleDefinition:
+    """Reload markets daily: exchanges change tick sizes, limits and fees without notice."""
+    return ScheduleDefinition(
+        name="instruments_refresh",
+        job=job,
+        cron_schedule="15 0 * * *",
+        execution_timezone="UTC",
+        description="Reloads every venue's markets (precision, limits, fees) into the lake.",
+    )

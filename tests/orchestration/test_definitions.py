@@ -24,9 +24,14 @@ def test_all_definitions_load_and_validate() -> None:
         AssetKey(["market", v.name, f"candles_{tf}"])
         for v in config.venues
         for tf in config.data.timeframes
-    } | {AssetKey(["market", v.name, "funding_rates"]) for v in config.venues}
+    } | {
+        AssetKey(["market", v.name, dataset])
+        for v in config.venues
+        for dataset in ("funding_rates", "instruments")
+    }
     assert keys == expected
     assert loaded.resolve_job_def("market_data") is not None
+    assert loaded.resolve_job_def("instruments") is not None
     assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
 
 

@@ -155,3 +155,24 @@ def test_a_corrupt_payload_fails_its_venue_and_leaves_that_venue_as_it_was(
     assert after.filter(sim_a).equals(before.filter(sim_a))  # not one row of the bad range
     # Venues are isolated: a bad payload from one exchange does not stall the others.
     assert after.filter(~sim_a).height == 5 * 24 * 2
+
+
+def test_instruments_job_stores_every_venues_markets(
+    setup: tuple[Definitions, Lake, KeelResource],
+) -> None:
+    definitions, lake, _ = setup
+
+    result = definitions.resolve_job_def("instruments").execute_in_process(
+        instance=DagsterInstance.ephemeral()
+    )
+
+    assert result.success
+    markets = lake.scan(catalog.instruments()).collect().sort("venue", "symbol")
+    assert markets.select("venue", "symbol", "kind").rows() == [
+        ("sim_a", "BTC/USDT", "spot"),
+        ("sim_a", "BTC/USDT:USDT", "swap"),
+        ("sim_a", "ETH/USDT", "spot"),
+        ("sim_b", "BTC/USDT", "spot"),
+        ("sim_b", "SOL/USDT:USDT", "swap"),
+    ]
+    assert (markets["price_step"] > 0).all()

@@ -39,6 +39,7 @@ ui: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ccxt_convert.py
 
 clean:
 	rm -rf var

@@ -136,3 +136,58 @@ def test_bad_cron_is_rejected(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="not a 5-field cron"):
         _parse(raw, tmp_path)
+
+
+def test_example_ccxt_config_validates_without_keys_or_network() -> None:
+    config = load_config(Path(__file__).parents[2] / "docs" / "examples" / "keel.binance.toml")
+
+    kinds = {(v.kind, v.name) for v in config.venues}
+    assert ("ccxt", "binance_usdm") in kinds
+    assert not any(getattr(v, "trading_enabled", False) for v in config.venues)
+
+
+def test_unknown_ccxt_exchange_id_is_named(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"] = [
+        {"kind": "ccxt", "name": "x", "exchange": "binanse", "instruments": ["BTC/USDT"]}
+    ]
+
+    with pytest.raises(ConfigError, match="'binanse' is not a ccxt exchange id; did you mean"):
+        _parse(raw, tmp_path)
+
+
+def test_swap_symbol_on_a_spot_ccxt_venue_is_rejected(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"] = [
+        {"kind": "ccxt", "name": "x", "exchange": "okx", "instruments": ["BTC/USDT:USDT"]}
+    ]
+
+    with pytest.raises(ConfigError, match="not a unified spot symbol"):
+        _parse(raw, tmp_path)
+
+
+def test_a_secret_pasted_where_a_variable_name_belongs_is_rejected(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"] = [
+        {
+            "kind": "ccxt",
+            "name": "x",
+            "exchange": "okx",
+            "instruments": ["BTC/USDT"],
+            "secret_env": "k3y/With+Base64==",
+        }
+    ]
+
+    with pytest.raises(ConfigError, match="must name an environment variable"):
+        _parse(raw, tmp_path)
+
+
+def test_missing_credential_variable_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trading.venues.factory import build_venue
+    from trading.venues.secrets import MissingCredentialError
+
+    monkeypatch.delenv("BINANCE_API_KEY", raising=False)
+    config = load_config(Path(__file__).parents[2] / "docs" / "examples" / "keel.binance.toml")
+
+    with pytest.raises(MissingCredentialError, match="BINANCE_API_KEY .* is not set; export it"):
+        build_venue(config.venue("binance_spot"), config)

@@ -189,5 +189,5 @@ def test_missing_credential_variable_names_the_variable(monkeypatch: pytest.Monk
     monkeypatch.delenv("BINANCE_API_KEY", raising=False)
     config = load_config(Path(__file__).parents[2] / "docs" / "examples" / "keel.binance.toml")
 
-    with pytest.raises(MissingCredentialError, match="BINANCE_API_KEY .* is not set; export it"):
+    with pytest.raises(MissingCredentialError, match=r"BINANCE_API_KEY .* is not set; export it"):
         build_venue(config.venue("binance_spot"), config)

@@ -401,3 +401,69 @@ def test_candles_frame_matches_a_plain_row_by_row_reference() -> None:
         ]
     )
     assert fast.equals(frames.conform(reference, frames.CANDLES))
+
+
+@pytest.mark.parametrize(
+    ("exchange_id", "symbol", "path", "expected"),
+    [
+        (
+            "okx",
+            "BTC/USDT:USDT",
+            "/api/v5/trade/batch-orders",
+            {
+                "instId": "BTC-USDT-SWAP",
+                "side": "buy",
+                "ordType": "limit",
+                "sz": "0.01",
+                "px": "50000",
+                "clOrdId": "keelokx1",
+            },
+        ),
+        (
+            "bybit",
+            "LTC/USDT",
+            "/v5/order/create",
+            {
+                "symbol": "LTCUSDT",
+                "side": "Buy",
+                "orderType": "Limit",
+                "qty": "0.2",
+                "price": "50",
+                "orderLinkId": "keelbybit1",
+                "category": "spot",
+            },
+        ),
+    ],
+)
+def test_okx_and_bybit_order_requests_carry_the_client_order_id(
+    exchange_id: str, symbol: str, path: str, expected: dict[str, str]
+) -> None:
+    import json
+
+    ex, network = exchange(exchange_id, replay([]))
+    ex.httpProxy = "http://127.0.0.1:9"
+    ex.httpsProxy = "http://127.0.0.1:9"
+    ex.fetch = type(ex).fetch.__get__(ex)
+    venue = _venue(ex, [symbol], trading_enabled=True)
+    amount, price = (
+        float(expected.get("sz") or expected["qty"]),
+        float(expected.get("px") or expected["price"]),
+    )
+
+    with pytest.raises(HaltError, match="InvalidProxySettings"):
+        venue.create_order(
+            OrderRequest(
+                symbol,
+                "buy",
+                amount,
+                expected.get("clOrdId") or expected["orderLinkId"],
+                "limit",
+                price,
+            )
+        )
+
+    assert network.requests == []
+    assert path in ex.last_request_url
+    sent = json.loads(ex.last_request_body)
+    sent = sent[0] if isinstance(sent, list) else sent
+    assert {k: str(sent.get(k)) for k in expected} == expected

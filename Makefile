@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)
 export KEEL_DAGSTER_STORAGE := $(CURDIR)/var/dagster
 
-.PHONY: setup demo test lint ui bench clean
+.PHONY: setup demo test lint ui bench docs clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=/path/to/python3.11)"; exit 1; }
@@ -43,3 +43,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf var
+
+docs: $(STAMP)
+	$(BIN)/keel docs

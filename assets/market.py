@@ -207,12 +207,20 @@ def _ingest(
     lake = keel.lake()
     validated: list[pl.DataFrame] = []
     gap_frames: list[pl.DataFrame] = []
+    dropped = reordered = 0
     now = utc_now()
     for lo, hi in _chunks(start, end, chunk_days):
         parts = [p for p in fetch(lo, hi) if not p.is_empty()]
         chunk = pl.concat(parts) if parts else pl.DataFrame()
         if chunk.is_empty():
             continue
+        # Exact repeats (overlapping pages) are harmless and dropped; the same key with other
+        # values is a conflict the write-time rules reject.
+        unique = chunk.unique(maintain_order=True)
+        dropped += chunk.height - unique.height
+        ordered = unique.sort(list(spec.key))
+        reordered += int(not ordered.equals(unique))
+        chunk = ordered
         validated.append(lake.validate(spec, chunk))
         if gaps_of is not None and timeframe is not None:
             last = min(hi, floor_time(now, timeframe)) - timeframe_delta(timeframe)
@@ -235,6 +243,8 @@ def _ingest(
     for key in ("first_ts", "last_ts"):
         value = metadata[key]
         metadata[key] = value.isoformat() if isinstance(value, datetime) else "none"
+    metadata["exact_duplicates_dropped"] = dropped
+    metadata["out_of_order_chunks"] = reordered
     if timeframe is not None:
         metadata["gaps"] = len(gaps)
         metadata["missing_bars"] = missing

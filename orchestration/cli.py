@@ -22,9 +22,15 @@ def _parse_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date; use YYYY-MM-DD") from None
 
 
-def backfill(start: date, end: date, datasets: Sequence[str] | None = None) -> bool:
-    """Materialize the market assets (optionally only some datasets, e.g. ``candles_1h``) for
-    the days ``start..end`` inclusive, as one run; returns whether it succeeded."""
+def backfill(
+    start: date,
+    end: date,
+    datasets: Sequence[str] | None = None,
+    venues: Sequence[str] | None = None,
+) -> bool:
+    """Materialize the market assets (optionally only some datasets, e.g. ``candles_1h``, of
+    some venues) for the days ``start..end`` inclusive, as one run; returns whether it
+    succeeded. This is also the repair a failing check names."""
     from dagster import AssetKey, DagsterInstance
 
     from jobs.market import MARKET_JOB
@@ -39,9 +45,13 @@ def backfill(start: date, end: date, datasets: Sequence[str] | None = None) -> b
         if key.path[0] == "market"
         and key.path[-1] != "instruments"
         and (not datasets or key.path[-1] in datasets)
+        and (not venues or key.path[1] in venues)
     ]
     if not keys:
-        raise SystemExit(f"no market assets match {list(datasets or [])}")
+        raise SystemExit(
+            f"no market assets match datasets {list(datasets or [])} "
+            f"and venues {list(venues or [])}"
+        )
     first_day = date.fromisoformat(str(job.partitions_def.get_first_partition_key()))  # type: ignore[union-attr]
     if start < first_day:
         raise SystemExit(
@@ -158,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         help="only this dataset (candles_1h, candles_1m, funding_rates); repeatable",
     )
+    fill.add_argument("--venue", action="append", help="only this venue; repeatable")
+    sub.add_parser("docs", help="build the great-expectations Data Docs under var/")
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("check-config", help="validate the config file and exit")
     args = parser.parse_args(argv)
@@ -176,7 +188,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return demo()
         if args.command == "backfill":
-            return 0 if backfill(args.start, args.end, args.dataset) else 1
+            return 0 if backfill(args.start, args.end, args.dataset, args.venue) else 1
+        if args.command == "docs":
+            from lake.expectations import build_docs
+
+            index = build_docs()
+            if index is None:
+                print("no Data Docs yet: materialize candles first (make demo) so suites have run")
+                return 1
+            print(f"Data Docs: {index.as_uri()}")
+            return 0
         summary()
         return 0
     except ConfigError as exc:

@@ -42,6 +42,17 @@ def small_config_dict() -> dict[str, object]:
     }
 
 
+@pytest.fixture(autouse=True)
+def _isolated_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing a test runs writes into the project's var/ folder."""
+    root = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("KEEL_GE_ROOT", str(root / "great_expectations"))
+    monkeypatch.setenv("KEEL_LAKE", str(root / "lake"))
+    monkeypatch.setenv("KEEL_SIM_STATE", str(root / "sim"))
+
+
 @pytest.fixture
 def small_config(tmp_path: Path) -> KeelConfig:
     return parse_config(small_config_dict(), tmp_path / "keel.toml")

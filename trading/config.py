@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -29,6 +29,33 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
+class GapFault(_Frozen):
+    """Bars of one symbol the simulated exchange leaves out, ``start <= ts < end``."""
+
+    symbol: str
+    start: datetime
+    end: datetime
+
+
+class BarFault(_Frozen):
+    """One bar the simulated exchange corrupts: ``spike`` multiplies its prices by ``factor``
+    (plausible-looking but wrong), ``broken`` puts its low above its high."""
+
+    symbol: str
+    ts: datetime
+    kind: Literal["spike", "broken"] = "spike"
+    factor: float = Field(default=10.0, gt=0)
+
+
+class FaultConfig(_Frozen):
+    """Faults a simulated venue injects on request, to test data-quality gates end to end."""
+
+    gaps: tuple[GapFault, ...] = ()
+    bars: tuple[BarFault, ...] = ()
+    duplicates: bool = Field(default=False, description="repeat the last bars of every fetch")
+    out_of_order: bool = Field(default=False, description="return every fetch shuffled")
+
+
 class SimVenueConfig(_Frozen):
     """A simulated exchange over the seeded synthetic market."""
 
@@ -40,6 +67,7 @@ class SimVenueConfig(_Frozen):
     maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
     taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
     starting_balances: dict[str, float] = Field(default_factory=lambda: {"USDT": 100_000.0})
+    faults: FaultConfig = FaultConfig()
 
 
 class ReplayVenueConfig(_Frozen):
@@ -130,6 +158,16 @@ class DataConfig(_Frozen):
         return self
 
 
+class QualityConfig(_Frozen):
+    """Thresholds of the data-quality checks on market tables."""
+
+    check_days: int = Field(default=30, ge=1, description="days checked outside a partition run")
+    stale_bars: int = Field(default=3, ge=0, description="newest bar may lag this many bars")
+    outlier_k: float = Field(default=10.0, gt=0, description="returns beyond k rolling stds")
+    outlier_window: int = Field(default=48, ge=10, description="bars in the rolling std")
+    divergence: float = Field(default=0.02, gt=0, description="max close gap across venues")
+
+
 class SimulationConfig(_Frozen):
     """The synthetic market every simulated venue quotes around."""
 
@@ -140,6 +178,7 @@ class KeelConfig(_Frozen):
     """The whole config file."""
 
     data: DataConfig
+    quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
 

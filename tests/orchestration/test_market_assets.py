@@ -49,6 +49,7 @@ def setup(tmp_path: Path) -> tuple[Definitions, Lake, KeelResource]:
     base = build_definitions(load_config(path), str(path))
     definitions = Definitions(
         assets=base.assets,
+        asset_checks=base.asset_checks,
         jobs=base.jobs,
         schedules=base.schedules,
         resources={"keel": resource},

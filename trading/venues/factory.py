@@ -78,6 +78,7 @@ def build_venue(
             starting_balances=venue.starting_balances,
             state_dir=state_dir,
             clock=clock,
+            faults=venue.faults,
         )
     if isinstance(venue, CcxtVenueConfig):
         from trading.venues.ccxt_venue import CcxtVenue

@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from trading import frames
+from trading.config import FaultConfig
 from trading.timeframes import MINUTES_PER_DAY, floor_time, timeframe_minutes, utc_now
 from trading.venues.base import (
     HaltError,
@@ -70,6 +71,7 @@ class SimVenue:
         starting_balances: Mapping[str, float] | None = None,
         state_dir: Path | None = None,
         clock: Callable[[], datetime] = utc_now,
+        faults: FaultConfig | None = None,
     ) -> None:
         listing = sim_symbols()
         unknown = [s for s in instruments if s not in listing]
@@ -85,6 +87,7 @@ class SimVenue:
         self._state_path = state_dir / f"{name}.json" if state_dir is not None else None
         self._memory_state: dict[str, Any] | None = None
         self._clock = clock
+        self._faults = faults or FaultConfig()
 
     @property
     def name(self) -> str:
@@ -160,7 +163,7 @@ class SimVenue:
                 "volume": v,
             }
         ).filter((pl.col("ts") >= start) & (pl.col("ts") < end) & (pl.col("ts") <= last_open))
-        return frames.conform(
+        served = frames.conform(
             df.with_columns(
                 venue=pl.lit(self._name),
                 symbol=pl.lit(symbol),
@@ -169,6 +172,32 @@ class SimVenue:
             ),
             frames.CANDLES,
         )
+        return self._inject(served, symbol)
+
+    def _inject(self, bars: pl.DataFrame, symbol: str) -> pl.DataFrame:
+        """Apply the configured faults: what a misbehaving exchange would have sent."""
+        f = self._faults
+        for gap in f.gaps:
+            if gap.symbol == symbol:
+                bars = bars.filter((pl.col("ts") < gap.start) | (pl.col("ts") >= gap.end))
+        for bar in f.bars:
+            if bar.symbol != symbol:
+                continue
+            hit = pl.col("ts") == bar.ts
+            if bar.kind == "spike":
+                bars = bars.with_columns(
+                    pl.when(hit).then(pl.col(c) * bar.factor).otherwise(pl.col(c)).alias(c)
+                    for c in ("open", "high", "low", "close")
+                )
+            else:
+                bars = bars.with_columns(
+                    low=pl.when(hit).then(pl.col("high") * 1.01).otherwise(pl.col("low"))
+                )
+        if f.duplicates and bars.height:
+            bars = pl.concat([bars, bars.tail(3)])
+        if f.out_of_order:
+            bars = bars.sample(fraction=1.0, shuffle=True, seed=7)
+        return bars
 
     def fetch_funding_rates(self, symbol: str, start: datetime, end: datetime) -> pl.DataFrame:
         column, kind = self._resolve(symbol, "fetch_funding_rates")

@@ -1,0 +1,272 @@
+"""Data-quality checks on the market tables, run after every materialization of a venue's
+candles. ERROR checks block: assets downstream of a failing table do not materialize.
+
+Each result carries a sample of the offending rows and the partitions to refetch. The window
+checked is the run's partition range, or the last ``quality.check_days`` days when a check runs
+on its own.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import polars as pl
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    asset_check,
+    multi_asset_check,
+)
+
+from assets.market import MARKET_GROUP
+from orchestration.resources import KeelResource
+from trading.config import KeelConfig, QualityConfig, VenueConfig
+from trading.timeframes import floor_time, timeframe_delta, utc_now
+
+_SAMPLE_ROWS = 10
+_RANGE_START = "dagster/asset_partition_range_start"
+_RANGE_END = "dagster/asset_partition_range_end"
+_PARTITION = "dagster/partition"
+
+
+def market_checks(config: KeelConfig) -> list[AssetChecksDefinition]:
+    """The quality checks and great-expectations suite of every venue's candles."""
+    out: list[AssetChecksDefinition] = []
+    for venue in config.venues:
+        for timeframe in config.data.timeframes:
+            key = AssetKey([MARKET_GROUP, venue.name, f"candles_{timeframe}"])
+            out.append(_quality_checks(venue, timeframe, key, config.quality))
+            out.append(_expectations_check(venue, timeframe, key, config.quality))
+    return out
+
+
+def check_window(
+    tags: dict[str, str], quality: QualityConfig, now: datetime
+) -> tuple[datetime, datetime]:
+    """``[start, end)`` to check: the run's days, else the last ``check_days`` days."""
+    first = tags.get(_RANGE_START) or tags.get(_PARTITION)
+    last = tags.get(_RANGE_END) or tags.get(_PARTITION)
+    if first and last:
+        lo, hi = date.fromisoformat(first), date.fromisoformat(last)
+        start = datetime(lo.year, lo.month, lo.day, tzinfo=UTC)
+        return start, datetime(hi.year, hi.month, hi.day, tzinfo=UTC) + timedelta(days=1)
+    end = floor_time(now, "1d") + timedelta(days=1)
+    return end - timedelta(days=quality.check_days), end
+
+
+def _markdown(df: pl.DataFrame) -> MetadataValue:
+    with pl.Config(
+        tbl_formatting="MARKDOWN",
+        tbl_hide_column_data_types=True,
+        tbl_hide_dataframe_shape=True,
+        tbl_rows=_SAMPLE_ROWS,
+        fmt_str_lengths=30,
+    ):
+        return MetadataValue.md(str(df.head(_SAMPLE_ROWS)))
+
+
+def _refetch(venue: str, timeframe: str, days: list[date]) -> dict[str, MetadataValue]:
+    if not days:
+        return {}
+    first, last = min(days), max(days)
+    return {
+        "partitions_to_refetch": MetadataValue.json([d.isoformat() for d in sorted(set(days))]),
+        "repair_command": MetadataValue.text(
+            f"keel backfill --venue {venue} --dataset candles_{timeframe} "
+            f"--start {first} --end {last}"
+        ),
+    }
+
+
+def _quality_checks(
+    venue: VenueConfig, timeframe: str, key: AssetKey, quality: QualityConfig
+) -> AssetChecksDefinition:
+    name = venue.name
+    symbols = venue.instruments
+
+    @multi_asset_check(
+        name=f"{name}_candles_{timeframe}_quality",
+        specs=[
+            AssetCheckSpec(
+                "no_gaps", asset=key, blocking=True, description="every expected bar is present"
+            ),
+            AssetCheckSpec(
+                "fresh",
+                asset=key,
+                blocking=True,
+                description=f"newest bar lags at most {quality.stale_bars} bars",
+            ),
+            AssetCheckSpec(
+                "unique_keys",
+                asset=key,
+                blocking=True,
+                description="one row per venue, symbol and bar",
+            ),
+            AssetCheckSpec(
+                "no_return_outliers",
+                asset=key,
+                description=f"no return beyond {quality.outlier_k} rolling stds",
+            ),
+            AssetCheckSpec(
+                "venues_agree",
+                asset=key,
+                description=f"closes within {quality.divergence:.1%} of other venues",
+            ),
+        ],
+    )
+    def quality_checks(
+        context: AssetCheckExecutionContext, keel: KeelResource
+    ) -> Iterator[AssetCheckResult]:
+        from lake import catalog
+        from trading.gaps import find_gaps
+        from trading.quality import (
+            cross_venue_divergence,
+            duplicate_keys,
+            return_outliers,
+            stale_symbols,
+        )
+
+        now = utc_now()
+        start, end = check_window(dict(context.run.tags), quality, now)
+        step = timeframe_delta(timeframe)
+        warmup = start - step * (quality.outlier_window + 1)
+        table = keel.lake().scan(catalog.candles(timeframe))
+        in_window = (pl.col("ts") >= warmup) & (pl.col("ts") < end)
+        everyone = table.filter(in_window).collect()
+        rows = everyone.filter(pl.col("venue") == name)
+        checked = rows.filter(pl.col("ts") >= start)
+        as_of = min(now, end)
+        last_expected = min(end, floor_time(as_of, timeframe)) - step
+        window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
+
+        gaps = find_gaps(checked, timeframe, start, last_expected, symbols)
+        gap_days = sorted(
+            {day for a, b in gaps.select("gap_start", "gap_end").iter_rows() for day in _days(a, b)}
+        )
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="no_gaps",
+            passed=gaps.is_empty(),
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                **window_meta,
+                "gaps": len(gaps),
+                "missing_bars": int(gaps["missing_bars"].sum()) if len(gaps) else 0,
+                "sample": _markdown(gaps),
+                **_refetch(name, timeframe, gap_days),
+            },
+        )
+
+        stale = stale_symbols(checked, timeframe, as_of, quality.stale_bars, symbols)
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="fresh",
+            passed=stale.is_empty(),
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                **window_meta,
+                "as_of": as_of.isoformat(),
+                "stale_symbols": len(stale),
+                "sample": _markdown(stale),
+                **_refetch(name, timeframe, [as_of.date()] if len(stale) else []),
+            },
+        )
+
+        dupes = duplicate_keys(checked, ("venue", "symbol", "ts"))
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="unique_keys",
+            passed=dupes.is_empty(),
+            severity=AssetCheckSeverity.ERROR,
+            metadata={
+                **window_meta,
+                "duplicate_rows": len(dupes),
+                "sample": _markdown(dupes),
+                **_refetch(name, timeframe, dupes["date"].unique().to_list()),
+            },
+        )
+
+        outliers = return_outliers(rows, quality.outlier_k, quality.outlier_window).filter(
+            pl.col("ts") >= start
+        )
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="no_return_outliers",
+            passed=outliers.is_empty(),
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                **window_meta,
+                "outliers": len(outliers),
+                "sample": _markdown(outliers),
+                **_refetch(name, timeframe, outliers["date"].unique().to_list()),
+            },
+        )
+
+        diverging = cross_venue_divergence(
+            everyone.filter(pl.col("ts") >= start, pl.col("symbol").is_in(list(symbols))),
+            quality.divergence,
+        ).filter((pl.col("low_venue") == name) | (pl.col("high_venue") == name))
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="venues_agree",
+            passed=diverging.is_empty(),
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                **window_meta,
+                "diverging_bars": len(diverging),
+                "sample": _markdown(diverging),
+                **_refetch(name, timeframe, diverging["date"].unique().to_list()),
+            },
+        )
+
+    return quality_checks
+
+
+def _expectations_check(
+    venue: VenueConfig, timeframe: str, key: AssetKey, quality: QualityConfig
+) -> AssetChecksDefinition:
+    name = venue.name
+
+    @asset_check(
+        asset=key,
+        name="great_expectations",
+        blocking=True,
+        description=f"the candles_{timeframe} great-expectations suite; Data Docs under var/",
+    )
+    def expectations(context: AssetCheckExecutionContext, keel: KeelResource) -> AssetCheckResult:
+        from lake import catalog
+        from lake.expectations import run_suite
+
+        start, end = check_window(dict(context.run.tags), quality, utc_now())
+        spec = catalog.candles(timeframe)
+        rows = (
+            keel.lake()
+            .scan(spec)
+            .filter(pl.col("venue") == name, pl.col("ts") >= start, pl.col("ts") < end)
+            .collect()
+        )
+        result = run_suite(spec.name, f"{name}_candles_{timeframe}", timeframe, rows)
+        metadata: dict[str, Any] = {
+            "window_start": start.isoformat(),
+            "window_end": end.isoformat(),
+            "rows": rows.height,
+            "expectations": result.evaluated,
+            "failed_expectations": MetadataValue.json(result.failed),
+        }
+        if result.docs_index is not None:
+            metadata["data_docs"] = MetadataValue.url(result.docs_index.as_uri())
+            metadata["data_docs_path"] = MetadataValue.path(str(result.docs_index))
+        return AssetCheckResult(
+            passed=result.success, severity=AssetCheckSeverity.ERROR, metadata=metadata
+        )
+
+    return expectations
+
+
+def _days(first: datetime, last: datetime) -> list[date]:
+    return [first.date() + timedelta(days=i) for i in range((last.date() - first.date()).days + 1)]

@@ -73,7 +73,21 @@ def backfill(
         f"  {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
         f"(run {result.run_id})"
     )
+    _report_checks(result)
     return bool(result.success)
+
+
+def _report_checks(result: object) -> None:
+    """One line for the checks that passed, one per check that did not."""
+    evaluations = list(result.get_asset_check_evaluations())  # type: ignore[attr-defined]
+    if not evaluations:
+        return
+    failed = [e for e in evaluations if not e.passed]
+    print(f"  checks: {len(evaluations) - len(failed)} of {len(evaluations)} passed")
+    for e in failed:
+        repair = e.metadata.get("repair_command")
+        hint = f" -> repair: {repair.value}" if repair is not None else ""
+        print(f"    {e.severity.value:5} {e.asset_key.to_user_string()} {e.check_name}{hint}")
 
 
 def refresh_instruments() -> bool:

@@ -1,0 +1,1 @@
+"""Built-in features, one family per file. Add a file here to add features."""

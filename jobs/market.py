@@ -20,8 +20,9 @@ def market_data_job() -> UnresolvedAssetJobDefinition:
     the assets: daily, one run per range)."""
     return define_asset_job(
         MARKET_JOB,
-        selection=AssetSelection.groups(MARKET_GROUP) - _INSTRUMENTS,
-        description="Candles and funding rates of every configured venue and instrument.",
+        selection=AssetSelection.groups(MARKET_GROUP, "features") - _INSTRUMENTS,
+        description="Candles and funding rates of every configured venue and instrument, then "
+        "the features computed from them.",
     )
 
 

@@ -38,6 +38,7 @@ class TableSpec:
     partition_by: tuple[str, ...]
     rules_factory: Callable[[], Sequence[Rule]] = field(repr=False, compare=False)
     nullable: frozenset[str] = frozenset()
+    evolve_schema: bool = False  # new columns (e.g. a new feature) are added on write
 
     def rules(self) -> Sequence[Rule]:
         """The row rules, built fresh (some read the clock)."""
@@ -95,4 +96,27 @@ def instruments() -> TableSpec:
         key=frames.INSTRUMENTS_KEY,
         partition_by=("venue",),
         rules_factory=schemas.instruments_rules,
+    )
+
+
+def features(timeframe: str, names: Sequence[str]) -> TableSpec:
+    """The feature table of one timeframe: one column per registered feature (nullable during
+    warm-up), new features added as new columns."""
+    from lake import schemas
+
+    layout: dict[str, pl.DataType] = {
+        "venue": pl.String(),
+        "symbol": pl.String(),
+        "ts": frames.UTC_TS,
+        "date": pl.Date(),
+        **{name: pl.Float64() for name in names},
+    }
+    return TableSpec(
+        name=f"features/features_{timeframe}",
+        layout=layout,
+        key=("venue", "symbol", "ts"),
+        partition_by=("venue", "month"),
+        rules_factory=lambda: schemas.feature_rules(names),
+        nullable=frozenset(names),
+        evolve_schema=True,
     )

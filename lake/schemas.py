@@ -131,3 +131,11 @@ def instruments_rules() -> list[Rule]:
             & pl.col("taker_fee").is_between(-0.01, 0.05),
         ),
     ]
+
+
+def feature_rules(names: Sequence[str]) -> list[Rule]:
+    """Features: finite where present (null during warm-up), dated by their bar."""
+    finite = [
+        Rule(f"{n} is finite or null", pl.col(n).is_null() | pl.col(n).is_finite()) for n in names
+    ]
+    return [*finite, _date_of_ts(), _not_in_future()]

@@ -145,6 +145,7 @@ class Lake:
                         source_alias="s",
                         target_alias="t",
                         streamed_exec=False,
+                        merge_schema=spec.evolve_schema,
                     )
                     .when_matched_update_all(predicate=changed or None)
                     .when_not_matched_insert_all()
@@ -248,7 +249,8 @@ class Lake:
             return frames.empty(spec.layout).lazy()
         at: int | datetime | None = version if version is not None else as_of
         scan = pl.scan_delta(self.uri(spec), version=at, storage_options=self.storage_options)
-        return scan.select(list(spec.layout))
+        present = scan.collect_schema()
+        return scan.select([c for c in spec.layout if c in present])
 
     def version(self, spec: TableSpec) -> int | None:
         """The table's current Delta version, or None if it does not exist yet."""

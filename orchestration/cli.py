@@ -39,14 +39,15 @@ def backfill(
 
     definitions = defs()
     job = definitions.resolve_job_def(MARKET_JOB)
-    keys = [
-        key
-        for key in definitions.resolve_asset_graph().get_all_asset_keys()
-        if key.path[0] == "market"
-        and key.path[-1] != "instruments"
-        and (not datasets or key.path[-1] in datasets)
-        and (not venues or key.path[1] in venues)
-    ]
+
+    def selected(path: Sequence[str]) -> bool:
+        if path[0] == "market" and path[-1] != "instruments":
+            return (not datasets or path[-1] in datasets) and (not venues or path[1] in venues)
+        if path[0] == "features":
+            return (not datasets or "features" in datasets) and not venues
+        return False
+
+    keys = [k for k in definitions.resolve_asset_graph().get_all_asset_keys() if selected(k.path)]
     if not keys:
         raise SystemExit(
             f"no market assets match datasets {list(datasets or [])} "
@@ -161,6 +162,9 @@ def demo() -> int:
         windows.setdefault(days, []).append(f"candles_{tf}")
     if config.data.funding_rates:
         windows.setdefault(config.data.demo_days.get("funding", 1), []).append("funding_rates")
+    research = f"candles_{config.data.research_timeframe}"
+    research_days = next(days for days, names in windows.items() if research in names)
+    windows[research_days].append("features")
     ok = refresh_instruments()
     for days, datasets in sorted(windows.items(), reverse=True):
         start = max(today - timedelta(days=days - 1), config.data.history_start)
@@ -180,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fill.add_argument(
         "--dataset",
         action="append",
-        help="only this dataset (candles_1h, candles_1m, funding_rates); repeatable",
+        help="only this dataset (candles_1h, candles_1m, funding_rates, features); repeatable",
     )
     fill.add_argument("--venue", action="append", help="only this venue; repeatable")
     sub.add_parser("docs", help="build the great-expectations Data Docs under var/")

@@ -8,6 +8,7 @@ import warnings
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
 from assets.checks import market_checks
+from assets.features import feature_assets
 from assets.market import instrument_assets, market_assets
 from jobs.market import instruments_job, market_data_job
 from orchestration.resources import KeelResource
@@ -24,7 +25,7 @@ def build_definitions(config: KeelConfig, config_path: str = "") -> Definitions:
     job = market_data_job()
     markets = instruments_job()
     return Definitions(
-        assets=[*market_assets(config), *instrument_assets(config)],
+        assets=[*market_assets(config), *instrument_assets(config), *feature_assets(config)],
         asset_checks=market_checks(config),
         jobs=[job, markets],
         schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],

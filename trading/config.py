@@ -125,6 +125,9 @@ class DataConfig(_Frozen):
     refresh_cron: str = "5 * * * *"
     funding_rates: bool = True
     demo_days: dict[str, int] = Field(default_factory=lambda: {"1h": 90})
+    research_timeframe: str = Field(
+        default="1h", description="the candles features, research and live decisions use"
+    )
 
     @field_validator("timeframes")
     @classmethod
@@ -143,6 +146,15 @@ class DataConfig(_Frozen):
         if len(value.split()) != 5:
             raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '5 * * * *'")
         return value
+
+    @model_validator(mode="after")
+    def _research_timeframe_is_kept(self) -> DataConfig:
+        if self.research_timeframe not in self.timeframes:
+            raise ValueError(
+                f"research_timeframe {self.research_timeframe!r} is not in timeframes "
+                f"{list(self.timeframes)}; add it there or pick one of them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _demo_days_name_known_datasets(self) -> DataConfig:

@@ -20,15 +20,19 @@ def test_all_definitions_load_and_validate() -> None:
     Definitions.validate_loadable(loaded)
     config = load_config(ROOT / "keel.toml")
     keys = loaded.resolve_asset_graph().get_all_asset_keys()
-    expected = {
-        AssetKey(["market", v.name, f"candles_{tf}"])
-        for v in config.venues
-        for tf in config.data.timeframes
-    } | {
-        AssetKey(["market", v.name, dataset])
-        for v in config.venues
-        for dataset in ("funding_rates", "instruments")
-    }
+    expected = (
+        {
+            AssetKey(["market", v.name, f"candles_{tf}"])
+            for v in config.venues
+            for tf in config.data.timeframes
+        }
+        | {
+            AssetKey(["market", v.name, dataset])
+            for v in config.venues
+            for dataset in ("funding_rates", "instruments")
+        }
+        | {AssetKey(["features", "features_1h"])}
+    )
     assert keys == expected
     assert loaded.resolve_job_def("market_data") is not None
     assert loaded.resolve_job_def("instruments") is not None

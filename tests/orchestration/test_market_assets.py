@@ -177,3 +177,29 @@ def test_instruments_job_stores_every_venues_markets(
         ("sim_b", "SOL/USDT:USDT", "swap"),
     ]
     assert (markets["price_step"] > 0).all()
+
+
+def test_features_of_one_day_equal_a_recompute_over_the_whole_history(
+    setup: tuple[Definitions, Lake, KeelResource],
+) -> None:
+    from trading.features.inputs import feature_input
+    from trading.features.registry import compute_features, registered_features
+
+    definitions, lake, _ = setup
+    assert _run(definitions, "2024-02-20", "2024-03-05")
+    registry = registered_features()
+    spec = catalog.features("1h", list(registry))
+    day = pl.col("date") == datetime(2024, 3, 5).date()
+    stored = lake.scan(spec).filter(day).collect().sort("venue", "symbol", "ts")
+
+    assert _run(definitions, "2024-03-05", "2024-03-05")  # incremental: one day plus warm-up
+
+    again = lake.scan(spec).filter(day).collect().sort("venue", "symbol", "ts")
+    candles = lake.scan(catalog.candles("1h")).collect()
+    funding = lake.scan(catalog.funding_rates()).collect()
+    full = compute_features(feature_input(candles, funding, "1h"), registry.values())
+    expected = full.filter(day).sort("venue", "symbol", "ts")
+    assert stored.height == 5 * 24
+    for name in ("ret_24", "vol_168", "zscore_48", "venue_basis", "funding_carry_72"):
+        assert (again[name] - expected[name]).abs().max() < 1e-12, name  # type: ignore[operator]
+        assert (stored[name] - expected[name]).abs().max() < 1e-12, name  # type: ignore[operator]

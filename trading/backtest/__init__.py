@@ -1,0 +1,1 @@
+"""The backtest engine: vectorized over bars × instruments, checked against a per-bar loop."""

@@ -1,0 +1,157 @@
+"""The model registry, parameter sweeps, and the one function that turns features into targets.
+
+``targets`` is exactly what the live side calls for the newest bar: it only needs the tail of
+the feature table (models are functions of features at the bar, and features carry their own
+history), so a live decision equals the backtest's decision for the same bar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import inspect
+import itertools
+import json
+import pkgutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+TARGETS = {
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "ts": pl.Datetime("us", "UTC"),
+    "weight": pl.Float64(),
+}
+
+
+class Params(BaseModel):
+    """Base of every model's parameters: frozen, typed, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+ModelFn = Callable[[pl.DataFrame, Any], pl.DataFrame]
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A registered model: its features, parameter class, target function and sweep grid."""
+
+    name: str
+    params: type[Params]
+    fn: ModelFn
+    features: tuple[str, ...]
+    sweep: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+    doc: str = ""
+
+    @property
+    def source(self) -> Path:
+        """The file that defines the model."""
+        return Path(inspect.getfile(self.fn))
+
+    def code_version(self) -> str:
+        """A hash of the model file: a backtest records which code produced it."""
+        return hashlib.sha256(self.source.read_bytes()).hexdigest()[:16]
+
+
+@dataclass(frozen=True, slots=True)
+class Strategy:
+    """A model with concrete parameters: what gets backtested and traded."""
+
+    model: Model
+    params: Params
+
+    @property
+    def name(self) -> str:
+        """``model`` for default parameters, else ``model__k-v__k2-v2`` for swept ones (usable
+        as a Dagster partition key and a file name)."""
+        default = self.model.params()
+        changed = {k: v for k, v in self.params.model_dump().items() if getattr(default, k) != v}
+        if not changed:
+            return self.model.name
+        return "__".join([self.model.name, *(f"{k}-{v}" for k, v in sorted(changed.items()))])
+
+    def params_hash(self) -> str:
+        """A stable hash of the parameters."""
+        text = json.dumps(self.params.model_dump(), sort_keys=True, default=str)
+        return hashlib.sha256(f"{self.model.name}:{text}".encode()).hexdigest()[:16]
+
+    def targets(self, features: pl.DataFrame) -> pl.DataFrame:
+        """Target weights in [-1, 1] per instrument and bar, from the feature frame."""
+        out = self.model.fn(features, self.params)
+        return (
+            out.select("venue", "symbol", "ts", pl.col("weight").cast(pl.Float64))
+            .with_columns(pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0))
+            .sort("venue", "symbol", "ts")
+        )
+
+
+_REGISTRY: dict[str, Model] = {}
+
+
+def model(
+    name: str,
+    params: type[Params],
+    features: Sequence[str],
+    sweep: Mapping[str, Sequence[Any]] | None = None,
+) -> Callable[[ModelFn], ModelFn]:
+    """Register a model function ``fn(features, params) -> frame[venue, symbol, ts, weight]``;
+    ``sweep`` lists parameter values to backtest besides the defaults."""
+
+    def register(fn: ModelFn) -> ModelFn:
+        if name in _REGISTRY and _REGISTRY[name].fn is not fn:
+            raise ValueError(f"model {name!r} is registered twice; rename one")
+        _REGISTRY[name] = Model(
+            name, params, fn, tuple(features), dict(sweep or {}), (fn.__doc__ or "").strip()
+        )
+        return fn
+
+    return register
+
+
+def registered_models() -> dict[str, Model]:
+    """Every model in ``trading/models/library`` (imported on first call)."""
+    from trading.models import library
+
+    for module in pkgutil.iter_modules(library.__path__):
+        importlib.import_module(f"{library.__name__}.{module.name}")
+    return dict(sorted(_REGISTRY.items()))
+
+
+def strategies() -> list[Strategy]:
+    """Every model at its default parameters and at each point of its sweep grid."""
+    out: list[Strategy] = []
+    for m in registered_models().values():
+        out.append(Strategy(m, m.params()))
+        keys = list(m.sweep)
+        for values in itertools.product(*(m.sweep[k] for k in keys)):
+            params = m.params(**dict(zip(keys, values, strict=True)))
+            if params != m.params():
+                out.append(Strategy(m, params))
+    return out
+
+
+@cache
+def strategy_names() -> tuple[str, ...]:
+    """Names of every strategy (the research asset's partitions)."""
+    return tuple(s.name for s in strategies())
+
+
+def strategy(name: str) -> Strategy:
+    """The strategy of that name, or an error listing a few known ones."""
+    for s in strategies():
+        if s.name == name:
+            return s
+    raise KeyError(f"no strategy {name!r}; known: {', '.join(strategy_names()[:10])}, ...")
+
+
+def budget(expr: pl.Expr) -> pl.Expr:
+    """Scale a per-instrument signal so the weights at a bar sum to at most 1 in absolute value:
+    each instrument gets an equal share of the capital."""
+    return expr / pl.len().over("ts")

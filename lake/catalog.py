@@ -120,3 +120,84 @@ def features(timeframe: str, names: Sequence[str]) -> TableSpec:
         nullable=frozenset(names),
         evolve_schema=True,
     )
+
+
+RESEARCH_METRICS: Mapping[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "model": pl.String(),
+    "params": pl.String(),  # JSON
+    "params_hash": pl.String(),
+    "code_version": pl.String(),  # hash of the model file
+    "features_version": pl.Int64(),  # Delta version of the feature table read
+    "window_start": frames.UTC_TS,
+    "window_end": frames.UTC_TS,
+    "run_id": pl.String(),
+    **{
+        m: pl.Float64()
+        for m in (
+            "total_return",
+            "annual_return",
+            "volatility",
+            "sharpe",
+            "sortino",
+            "max_drawdown",
+            "turnover",
+            "hit_rate",
+            "exposure",
+            "alpha",
+            "beta",
+            "fees",
+            "slippage",
+            "funding",
+            "excess_return_bad_regimes",
+        )
+    },
+}
+
+RESEARCH_EQUITY: Mapping[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "ts": frames.UTC_TS,
+    "net_return": pl.Float64(),
+    "equity": pl.Float64(),
+    "drawdown": pl.Float64(),
+    "gross_exposure": pl.Float64(),
+}
+
+RESEARCH_TRADES: Mapping[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "ts": frames.UTC_TS,
+    "trade": pl.Float64(),  # change of position, fraction of equity
+    "position": pl.Float64(),
+}
+
+
+def _no_rules() -> list[Rule]:
+    return []
+
+
+@cache
+def research_metrics() -> TableSpec:
+    """One row per strategy: its latest backtest's metrics and everything to reproduce it."""
+    return TableSpec("research/metrics", RESEARCH_METRICS, ("strategy",), (), _no_rules)
+
+
+@cache
+def research_equity() -> TableSpec:
+    """Per-bar net return, equity and drawdown of each strategy's latest backtest."""
+    return TableSpec(
+        "research/equity", RESEARCH_EQUITY, ("strategy", "ts"), ("strategy",), _no_rules
+    )
+
+
+@cache
+def research_trades() -> TableSpec:
+    """Every position change of each strategy's latest backtest."""
+    return TableSpec(
+        "research/trades",
+        RESEARCH_TRADES,
+        ("strategy", "venue", "symbol", "ts"),
+        ("strategy",),
+        _no_rules,
+    )

@@ -199,6 +199,40 @@ class Lake:
             self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
             return self._tables[uri]
 
+    def replace(self, spec: TableSpec, df: pl.DataFrame, column: str) -> WriteResult:
+        """Validate, then atomically replace every row whose ``column`` value appears in ``df``
+        (a predicate overwrite): for results that are recomputed whole, such as a strategy's
+        equity curve, where rows the new result lacks must go too."""
+        from deltalake import write_deltalake
+
+        data = self.validate(spec, df)
+        values = data.get_column(column).unique().sort().to_list()
+        if not values:
+            return WriteResult(spec.name, self.version(spec), 0, 0, 0, None, None)
+        min_ts, max_ts = _ts_range(data)
+        predicate = f"{column} IN ({', '.join(_sql_literal(v) for v in values)})"
+        arrow = data.with_columns(spec.derived_columns()).to_arrow()
+        partition_by = list(spec.partition_by) or None
+        if self.exists(spec):
+            write_deltalake(
+                self.uri(spec),
+                arrow,
+                mode="overwrite",
+                predicate=predicate,
+                partition_by=partition_by,
+                storage_options=self.storage_options,
+            )
+        else:
+            write_deltalake(
+                self.uri(spec),
+                arrow,
+                mode="error",
+                partition_by=partition_by,
+                storage_options=self.storage_options,
+            )
+        self._tables.pop(self.uri(spec), None)
+        return WriteResult(spec.name, self.version(spec), len(data), len(data), 0, min_ts, max_ts)
+
     def _compact(self, spec: TableSpec, table: Any, data: pl.DataFrame) -> None:
         """Merge the small files that frequent refreshes leave in the partitions just written,
         once a partition holds more than ``_MAX_FILES_PER_PARTITION``: delta-rs pays per file

@@ -111,6 +111,61 @@ def refresh_instruments() -> bool:
     return bool(result.success)
 
 
+def research() -> bool:
+    """Backtest every registered strategy in one run, then print the leaderboard."""
+    from dagster import DagsterInstance
+
+    from jobs.research import RESEARCH_JOB
+    from orchestration.definitions import defs
+    from orchestration.schedules import range_tags
+    from trading.models.registry import strategy_names
+
+    names = strategy_names()
+    definitions = defs()
+    began = time.perf_counter()
+    result = definitions.resolve_job_def(RESEARCH_JOB).execute_in_process(
+        instance=DagsterInstance.get(),
+        tags=range_tags(names[0], names[-1]),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=False,
+    )
+    print(
+        f"research: {len(names)} strategies {'ok' if result.success else 'FAILED'} in "
+        f"{time.perf_counter() - began:.1f}s (run {result.run_id})"
+    )
+    if result.success:
+        print_leaderboard()
+    return bool(result.success)
+
+
+def print_leaderboard() -> None:
+    """The leaderboard as a table: best Sharpe first."""
+    import polars as pl
+
+    from assets.research import leaderboard_frame
+    from orchestration.resources import KeelResource
+
+    board = leaderboard_frame(KeelResource()).select(
+        "strategy",
+        "sharpe",
+        "annual_return",
+        "max_drawdown",
+        "alpha",
+        "beta",
+        "excess_return_bad_regimes",
+        "turnover",
+    )
+    with pl.Config(
+        tbl_rows=100,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+        float_precision=3,
+        tbl_width_chars=160,
+    ):
+        print(f"\nleaderboard (research/metrics, {board.height} strategies)")
+        print(board)
+
+
 def summary() -> None:
     """Where the lake and instance live, and row counts per table, venue and instrument."""
     import os
@@ -162,14 +217,15 @@ def demo() -> int:
         windows.setdefault(days, []).append(f"candles_{tf}")
     if config.data.funding_rates:
         windows.setdefault(config.data.demo_days.get("funding", 1), []).append("funding_rates")
-    research = f"candles_{config.data.research_timeframe}"
-    research_days = next(days for days, names in windows.items() if research in names)
+    research_candles = f"candles_{config.data.research_timeframe}"
+    research_days = next(days for days, names in windows.items() if research_candles in names)
     windows[research_days].append("features")
     ok = refresh_instruments()
     for days, datasets in sorted(windows.items(), reverse=True):
         start = max(today - timedelta(days=days - 1), config.data.history_start)
         ok = backfill(start, today, datasets) and ok
     summary()
+    ok = research() and ok
     return 0 if ok else 1
 
 
@@ -189,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fill.add_argument("--venue", action="append", help="only this venue; repeatable")
     sub.add_parser("docs", help="build the great-expectations Data Docs under var/")
     sub.add_parser("summary", help="print the lake location and row counts")
+    sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
     args = parser.parse_args(argv)
 
@@ -207,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return demo()
         if args.command == "backfill":
             return 0 if backfill(args.start, args.end, args.dataset, args.venue) else 1
+        if args.command == "research":
+            return 0 if research() else 1
         if args.command == "docs":
             from lake.expectations import build_docs
 

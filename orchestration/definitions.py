@@ -10,7 +10,9 @@ from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 from assets.checks import market_checks
 from assets.features import feature_assets
 from assets.market import instrument_assets, market_assets
+from assets.research import research_assets
 from jobs.market import instruments_job, market_data_job
+from jobs.research import research_job
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
 from trading.config import KeelConfig, default_config_path, load_config
@@ -24,10 +26,16 @@ def build_definitions(config: KeelConfig, config_path: str = "") -> Definitions:
     """All Keel definitions for one config (tests pass their own)."""
     job = market_data_job()
     markets = instruments_job()
+    research = research_job()
     return Definitions(
-        assets=[*market_assets(config), *instrument_assets(config), *feature_assets(config)],
+        assets=[
+            *market_assets(config),
+            *instrument_assets(config),
+            *feature_assets(config),
+            *research_assets(config),
+        ],
         asset_checks=market_checks(config),
-        jobs=[job, markets],
+        jobs=[job, markets, research],
         schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
         resources={"keel": KeelResource(config_path=config_path)},
     )

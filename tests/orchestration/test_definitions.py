@@ -31,10 +31,15 @@ def test_all_definitions_load_and_validate() -> None:
             for v in config.venues
             for dataset in ("funding_rates", "instruments")
         }
-        | {AssetKey(["features", "features_1h"])}
+        | {
+            AssetKey(["features", "features_1h"]),
+            AssetKey(["research", "backtests"]),
+            AssetKey(["research", "leaderboard"]),
+        }
     )
     assert keys == expected
     assert loaded.resolve_job_def("market_data") is not None
+    assert loaded.resolve_job_def("research") is not None
     assert loaded.resolve_job_def("instruments") is not None
     assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
 

@@ -128,4 +128,5 @@ def weights_matrix(market: Market, targets: pl.DataFrame) -> Array:
     for label in labels:
         if label not in pivot.columns:
             pivot = pivot.with_columns(pl.lit(0.0).alias(label))
-    return np.nan_to_num(pivot.select(labels).to_numpy().astype(np.float64), nan=0.0)
+    matrix: Array = np.nan_to_num(pivot.select(labels).to_numpy().astype(np.float64), nan=0.0)
+    return matrix

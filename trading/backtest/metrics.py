@@ -33,7 +33,8 @@ def metrics(
     alpha = (mean - beta * float(benchmark.mean())) * bars_per_year if bars else 0.0
     excess_bad = 0.0
     if bad_regime is not None and bad_regime.any():
-        excess_bad = float((net[bad_regime] - benchmark[bad_regime]).mean()) * bars_per_year
+        flagged = bad_regime.astype(bool)
+        excess_bad = float((net[flagged] - benchmark[flagged]).mean()) * bars_per_year
     return {
         "total_return": total,
         "annual_return": annual,

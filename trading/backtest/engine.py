@@ -12,6 +12,7 @@ Costs, as fractions of equity, are charged in the bar the position changes or is
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
@@ -20,7 +21,7 @@ from numpy.typing import NDArray
 Array = NDArray[np.float64]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Market:
     """Aligned matrices, bars × instruments; missing bars are NaN closes."""
 
@@ -31,6 +32,33 @@ class Market:
     funding: Array  # rate settled during the bar, 0 where none
     taker_fee: Array  # per instrument
     bars_per_year: float
+
+    @cached_property
+    def returns(self) -> Array:
+        """Per-bar simple returns, 0 where either close is missing (computed once)."""
+        out = np.zeros_like(self.close)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[1:] = self.close[1:] / self.close[:-1] - 1.0
+        out[~np.isfinite(out)] = 0.0
+        return out
+
+    @cached_property
+    def missing(self) -> NDArray[np.bool_]:
+        """Bars in which an instrument did not trade."""
+        return np.isnan(self.close)
+
+    @cached_property
+    def liquidity(self) -> Array:
+        """Traded value of the bar before, where a trade in this bar is sized against it."""
+        out = np.full_like(self.quote_volume, np.inf)
+        previous = self.quote_volume[:-1]
+        out[1:] = np.where(np.isfinite(previous) & (previous > 0), previous, np.inf)
+        return out
+
+    @cached_property
+    def has_funding(self) -> bool:
+        """Whether any funding is paid at all (spot-only markets skip the term)."""
+        return bool(np.any(self.funding != 0.0))
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +77,24 @@ class Result:
 
 def run(market: Market, weights: Array, capital: float, impact: float) -> Result:
     """Backtest one weight matrix (bars × instruments) on ``market``."""
-    close = market.close
-    prev = np.vstack([np.full((1, close.shape[1]), np.nan), close[:-1]])
-    returns = np.nan_to_num(close / prev - 1.0, nan=0.0, posinf=0.0, neginf=0.0)
-    target = np.nan_to_num(weights, nan=0.0)
-    positions = np.vstack([np.zeros((1, target.shape[1])), target[:-1]])
-    positions[np.isnan(close)] = 0.0  # no position in a bar the instrument did not trade
-    trades = np.diff(positions, axis=0, prepend=np.zeros((1, positions.shape[1])))
+    bars, n = market.close.shape
+    positions = np.zeros((bars, n))
+    positions[1:] = weights[:-1]
+    positions[~np.isfinite(positions)] = 0.0
+    positions[market.missing] = 0.0  # no position in a bar the instrument did not trade
+    trades = positions.copy()
+    trades[1:] -= positions[:-1]
     size = np.abs(trades)
-    liquidity = np.vstack([np.full((1, close.shape[1]), np.nan), market.quote_volume[:-1]])
-    liquidity = np.where(np.isfinite(liquidity) & (liquidity > 0), liquidity, np.inf)
-    fees = (size * market.taker_fee[None, :]).sum(axis=1)
-    slippage = (size * impact * np.sqrt(size * capital / liquidity)).sum(axis=1)
-    funding = (positions * market.funding).sum(axis=1)
-    gross = (positions * returns).sum(axis=1)
+    fees = size @ market.taker_fee
+    if impact > 0.0:
+        slippage = (size * impact * np.sqrt(size * capital / market.liquidity)).sum(axis=1)
+    else:
+        slippage = np.zeros(bars)
+    if market.has_funding:
+        funding = np.einsum("ij,ij->i", positions, market.funding)
+    else:
+        funding = np.zeros(bars)
+    gross = np.einsum("ij,ij->i", positions, market.returns)
     net = gross - fees - slippage - funding
     equity = np.cumprod(1.0 + net)
     return Result(positions, trades, gross, fees, slippage, funding, net, equity)

@@ -69,7 +69,8 @@ RESULT_SPEC = TableSpec(
 def synthetic_closes() -> np.ndarray:
     rng = np.random.default_rng(42)
     returns = rng.standard_t(4, (T, N)) * 0.006 / np.sqrt(2) + 0.00002
-    return 100.0 * np.exp(np.cumsum(returns, axis=0))
+    close: np.ndarray = 100.0 * np.exp(np.cumsum(returns, axis=0))
+    return close
 
 
 def moving_averages(close: np.ndarray, windows: list[int]) -> dict[int, np.ndarray]:

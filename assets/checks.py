@@ -34,6 +34,26 @@ _RANGE_END = "dagster/asset_partition_range_end"
 _PARTITION = "dagster/partition"
 
 
+BLOCKING_CHECKS = ("no_gaps", "fresh", "unique_keys", "great_expectations")
+
+
+def failing_blocking_checks(instance: Any, keys: list[AssetKey]) -> list[str]:
+    """Blocking checks whose latest evaluation on any of ``keys`` failed, across runs, so an
+    asset run on its own (not in the same run as its inputs) is still gated by them."""
+    from dagster import AssetCheckKey
+    from dagster._core.storage.asset_check_execution_record import (
+        AssetCheckExecutionRecordStatus,
+    )
+
+    failing = []
+    for key in keys:
+        for name in BLOCKING_CHECKS:
+            record = instance.get_latest_asset_check_evaluation_record(AssetCheckKey(key, name))
+            if record is not None and record.status == AssetCheckExecutionRecordStatus.FAILED:
+                failing.append(f"{key.to_user_string()}:{name}")
+    return failing
+
+
 def market_checks(config: KeelConfig) -> list[AssetChecksDefinition]:
     """The quality checks and great-expectations suite of every venue's candles."""
     out: list[AssetChecksDefinition] = []

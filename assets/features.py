@@ -34,7 +34,8 @@ def features_key(config: KeelConfig) -> AssetKey:
 def feature_assets(config: KeelConfig) -> list[AssetsDefinition]:
     """The features asset of the research timeframe."""
     timeframe = config.data.research_timeframe
-    deps = [AssetKey([MARKET_GROUP, v.name, f"candles_{timeframe}"]) for v in config.venues]
+    candle_keys = [AssetKey([MARKET_GROUP, v.name, f"candles_{timeframe}"]) for v in config.venues]
+    deps = list(candle_keys)
     if config.data.funding_rates:
         deps += [
             AssetKey([MARKET_GROUP, v.name, "funding_rates"])
@@ -54,11 +55,20 @@ def feature_assets(config: KeelConfig) -> list[AssetsDefinition]:
         f"(Delta table features/features_{timeframe}); files in trading/features/library.",
     )
     def features(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult[None]:
+        from assets.checks import failing_blocking_checks
         from lake import catalog
         from trading.features.inputs import feature_input
         from trading.features.registry import compute_features, max_lookback, registered_features
         from trading.timeframes import timeframe_delta
 
+        failing = failing_blocking_checks(context.instance, candle_keys)
+        if failing:
+            raise RuntimeError(
+                "features not computed: blocking data-quality checks fail on their inputs: "
+                + ", ".join(failing)
+                + ". Refetch the partitions those checks name (keel backfill ... , see the "
+                "check's repair_command) and run again."
+            )
         registry = registered_features()
         spec = catalog.features(timeframe, list(registry))
         lake = keel.lake()

@@ -61,7 +61,9 @@ def run(tmp_path: Path) -> Runner:
     instance = DagsterInstance.ephemeral()
     lake_root = tmp_path / "lake"
 
-    def go(faults: str, start: str, end: str, name: str = "keel") -> tuple[Any, Lake]:
+    def go(
+        faults: str, start: str, end: str, name: str = "keel", select: str = "all"
+    ) -> tuple[Any, Lake]:
         path = tmp_path / f"{name}.toml"
         path.write_text(BASE.replace("{faults}", faults))
         config = load_config(path)
@@ -79,11 +81,13 @@ def run(tmp_path: Path) -> Runner:
             return MaterializeResult()
 
         base = build_definitions(config, str(path))
-        job = define_asset_job(
-            "gated",
-            selection=AssetSelection.groups("market") - AssetSelection.tag("dataset", "instruments")
-            | AssetSelection.assets(DOWNSTREAM),
+        selection = (
+            AssetSelection.groups("features")
+            if select == "features"
+            else AssetSelection.groups("market") - AssetSelection.tag("dataset", "instruments")
+            | AssetSelection.assets(DOWNSTREAM)
         )
+        job = define_asset_job("gated", selection=selection)
         definitions = Definitions(
             assets=[*(base.assets or []), uses_sim_a],
             asset_checks=base.asset_checks,
@@ -135,6 +139,17 @@ def test_a_gap_fails_the_blocking_check_names_the_partition_and_stops_downstream
     assert "ETH/USDT" in meta["sample"]
     assert _check(result, AssetKey(["market", "sim_b", "candles_1h"]), "no_gaps").passed
     assert DOWNSTREAM not in {m.asset_key for m in _materializations(result)}
+
+
+def test_features_run_on_their_own_are_still_gated_by_failing_checks(run: Runner) -> None:
+    failed, _ = run(GAP, "2024-03-01", "2024-03-03")
+    assert not _check(failed, CANDLES_A, "no_gaps").passed
+
+    alone, _ = run("", "2024-03-03", "2024-03-03", name="alone", select="features")
+
+    assert not alone.success
+    failure = next(e for e in alone.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "market/sim_a/candles_1h:no_gaps" in str(failure.event_specific_data.error)
 
 
 def test_refetching_the_named_partition_repairs_the_gap_and_unblocks(run: Runner) -> None:

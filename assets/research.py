@@ -202,7 +202,7 @@ def _equity_frame(key: str, ts: Any, result: Any) -> pl.DataFrame:
             "net_return": result.net,
             "equity": result.equity,
             "drawdown": result.equity / peak - 1.0,
-            "gross_exposure": np.abs(result.positions).sum(axis=1),
+            "gross_exposure": result.exposure,
         }
     )
 

@@ -73,6 +73,8 @@ class Result:
     funding: Array
     net: Array
     equity: Array  # starts at 1.0 before the first bar
+    turnover: Array  # bars: Σ |Δposition|
+    exposure: Array  # bars: Σ |position|
 
 
 def run(market: Market, weights: Array, capital: float, impact: float) -> Result:
@@ -97,7 +99,11 @@ def run(market: Market, weights: Array, capital: float, impact: float) -> Result
     gross = np.einsum("ij,ij->i", positions, market.returns)
     net = gross - fees - slippage - funding
     equity = np.cumprod(1.0 + net)
-    return Result(positions, trades, gross, fees, slippage, funding, net, equity)
+    turnover = size.sum(axis=1)
+    exposure = np.abs(positions).sum(axis=1)
+    return Result(
+        positions, trades, gross, fees, slippage, funding, net, equity, turnover, exposure
+    )
 
 
 def market_from_frames(

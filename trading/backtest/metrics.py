@@ -26,7 +26,7 @@ def metrics(
     mean = float(net.mean()) if bars else 0.0
     peak = np.maximum.accumulate(np.concatenate([[1.0], result.equity]))
     drawdown = np.concatenate([[1.0], result.equity]) / peak - 1.0
-    held = np.abs(result.positions).sum(axis=1) > 0
+    held = result.exposure > 0
     active = net[held]
     var_b = float(benchmark.var(ddof=1)) if bars > 1 else 0.0
     beta = float(np.cov(net, benchmark, ddof=1)[0, 1] / var_b) if var_b > 0 else 0.0
@@ -42,9 +42,7 @@ def metrics(
         "sharpe": mean / std * math.sqrt(bars_per_year) if std > 0 else 0.0,
         "sortino": mean / down_std * math.sqrt(bars_per_year) if down_std > 0 else 0.0,
         "max_drawdown": float(drawdown.min()),
-        "turnover": float(np.abs(result.trades).sum(axis=1).mean() * bars_per_year)
-        if bars
-        else 0.0,
+        "turnover": float(result.turnover.mean() * bars_per_year) if bars else 0.0,
         "hit_rate": float((active > 0).mean()) if active.size else 0.0,
         "exposure": float(held.mean()) if bars else 0.0,
         "alpha": alpha,

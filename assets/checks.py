@@ -197,52 +197,36 @@ def _quality_checks(
             },
         )
 
+        def finding(
+            check: str, offending: pl.DataFrame, severity: AssetCheckSeverity, counted: str
+        ) -> AssetCheckResult:
+            """A check whose offending rows carry a ``date``: the partitions to refetch."""
+            return AssetCheckResult(
+                asset_key=key,
+                check_name=check,
+                passed=offending.is_empty(),
+                severity=severity,
+                metadata={
+                    **window_meta,
+                    counted: len(offending),
+                    "sample": _markdown(offending),
+                    **_refetch(name, timeframe, offending["date"].unique().to_list()),
+                },
+            )
+
         dupes = duplicate_keys(checked, ("venue", "symbol", "ts"))
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="unique_keys",
-            passed=dupes.is_empty(),
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                **window_meta,
-                "duplicate_rows": len(dupes),
-                "sample": _markdown(dupes),
-                **_refetch(name, timeframe, dupes["date"].unique().to_list()),
-            },
-        )
+        yield finding("unique_keys", dupes, AssetCheckSeverity.ERROR, "duplicate_rows")
 
         outliers = return_outliers(rows, quality.outlier_k, quality.outlier_window).filter(
             pl.col("ts") >= start
         )
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="no_return_outliers",
-            passed=outliers.is_empty(),
-            severity=AssetCheckSeverity.WARN,
-            metadata={
-                **window_meta,
-                "outliers": len(outliers),
-                "sample": _markdown(outliers),
-                **_refetch(name, timeframe, outliers["date"].unique().to_list()),
-            },
-        )
+        yield finding("no_return_outliers", outliers, AssetCheckSeverity.WARN, "outliers")
 
         diverging = cross_venue_divergence(
             everyone.filter(pl.col("ts") >= start, pl.col("symbol").is_in(list(symbols))),
             quality.divergence,
         ).filter((pl.col("low_venue") == name) | (pl.col("high_venue") == name))
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="venues_agree",
-            passed=diverging.is_empty(),
-            severity=AssetCheckSeverity.WARN,
-            metadata={
-                **window_meta,
-                "diverging_bars": len(diverging),
-                "sample": _markdown(diverging),
-                **_refetch(name, timeframe, diverging["date"].unique().to_list()),
-            },
-        )
+        yield finding("venues_agree", diverging, AssetCheckSeverity.WARN, "diverging_bars")
 
     return quality_checks
 

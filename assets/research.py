@@ -223,18 +223,21 @@ def _trades_frame(key: str, market: Any, result: Any) -> pl.DataFrame:
     )
 
 
+LEADERBOARD_COLUMNS = (
+    "strategy",
+    "sharpe",
+    "annual_return",
+    "max_drawdown",
+    "alpha",
+    "beta",
+    "excess_return_bad_regimes",
+    "turnover",
+    "fees",
+)
+
+
 def _metrics_table(rows: list[dict[str, Any]]) -> str:
-    shown = (
-        "strategy",
-        "sharpe",
-        "annual_return",
-        "max_drawdown",
-        "alpha",
-        "beta",
-        "excess_return_bad_regimes",
-        "turnover",
-        "fees",
-    )
+    shown = LEADERBOARD_COLUMNS
     lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
     for row in rows:
         cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in shown]

@@ -142,19 +142,10 @@ def print_leaderboard() -> None:
     """The leaderboard as a table: best Sharpe first."""
     import polars as pl
 
-    from assets.research import leaderboard_frame
+    from assets.research import LEADERBOARD_COLUMNS, leaderboard_frame
     from orchestration.resources import KeelResource
 
-    board = leaderboard_frame(KeelResource()).select(
-        "strategy",
-        "sharpe",
-        "annual_return",
-        "max_drawdown",
-        "alpha",
-        "beta",
-        "excess_return_bad_regimes",
-        "turnover",
-    )
+    board = leaderboard_frame(KeelResource()).select(LEADERBOARD_COLUMNS)
     with pl.Config(
         tbl_rows=100,
         tbl_hide_dataframe_shape=True,

@@ -389,13 +389,11 @@ class SimVenue:
             request.price is not None and direction * (request.price - last) >= 0
         )
         if marketable:
-            fill_price = (
-                taker_price
-                if request.type == "market"
-                else min(taker_price, request.price or taker_price)
-                if direction > 0
-                else max(taker_price, request.price or taker_price)
-            )
+            fill_price = taker_price
+            if request.type == "limit" and request.price is not None:
+                # A marketable limit never fills worse than its limit.
+                worst = min if direction > 0 else max
+                fill_price = worst(taker_price, request.price)
             self._fill(state, raw, fill_price, "taker", now)
         self._save(state)
         return self._order_record(raw)

@@ -30,7 +30,7 @@ from dagster import (
 )
 
 from assets.features import features_key
-from orchestration.paths import VAR
+from orchestration.paths import reports_dir
 from orchestration.resources import KeelResource
 from trading.config import KeelConfig
 
@@ -247,7 +247,7 @@ def _metrics_table(rows: list[dict[str, Any]]) -> str:
 
 def _write_report(key: str, ts: Any, result: Any, m: dict[str, float]) -> Path:
     """A self-contained HTML page: metrics and an SVG equity and drawdown chart."""
-    folder = VAR / "reports"
+    folder = reports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     equity = result.equity
     drawdown = equity / np.maximum.accumulate(np.maximum(equity, 1.0)) - 1.0

@@ -9,6 +9,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VAR = PROJECT_ROOT / "var"
 DAGSTER_STORAGE_ENV = "KEEL_DAGSTER_STORAGE"
 SIM_STATE_ENV = "KEEL_SIM_STATE"
+REPORTS_ENV = "KEEL_REPORTS"
 
 
 def dagster_storage() -> Path:
@@ -19,6 +20,11 @@ def dagster_storage() -> Path:
 def sim_state_dir() -> Path:
     """Where simulated venues keep their account state between runs."""
     return Path(os.environ.get(SIM_STATE_ENV) or VAR / "sim")
+
+
+def reports_dir() -> Path:
+    """Where research writes its HTML reports (linked from asset metadata)."""
+    return Path(os.environ.get(REPORTS_ENV) or VAR / "reports")
 
 
 def ensure_dagster_home() -> Path:

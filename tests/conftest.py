@@ -51,6 +51,7 @@ def _isolated_state(
     monkeypatch.setenv("KEEL_GE_ROOT", str(root / "great_expectations"))
     monkeypatch.setenv("KEEL_LAKE", str(root / "lake"))
     monkeypatch.setenv("KEEL_SIM_STATE", str(root / "sim"))
+    monkeypatch.setenv("KEEL_REPORTS", str(root / "reports"))
 
 
 @pytest.fixture

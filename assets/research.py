@@ -67,7 +67,8 @@ def research_assets(config: KeelConfig) -> list[AssetsDefinition]:
     )
     def backtests(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult[None]:
         from lake import catalog
-        from trading.backtest.engine import market_from_frames, run, weights_matrix
+        from trading.backtest.batch import backtest_many
+        from trading.backtest.engine import market_from_frames, weights_matrix
         from trading.backtest.metrics import metrics
         from trading.features.registry import registered_features
         from trading.models.registry import strategy
@@ -99,39 +100,49 @@ def research_assets(config: KeelConfig) -> list[AssetsDefinition]:
         benchmark = _benchmark(market)
         trailing = np.convolve(benchmark, np.ones(BAD_REGIME_BARS), mode="full")[: len(benchmark)]
         bad_regime = (trailing < 0.0).astype(np.float64)
-        rows, equity_frames, trade_frames = [], [], []
-        for key in context.partition_keys:
-            s = strategy(key)
-            result = run(market, weights_matrix(market, s.targets(features)), CAPITAL, IMPACT)
+        chosen = [strategy(key) for key in context.partition_keys]
+
+        def weights_of(s: Any) -> Any:
+            return lambda: weights_matrix(market, s.targets(features))
+
+        def reduce(i: int, result: Any) -> tuple[dict[str, Any], pl.DataFrame, pl.DataFrame]:
+            s, key = chosen[i], context.partition_keys[i]
             m = metrics(result, benchmark, market.bars_per_year, bad_regime)
-            rows.append(
-                {
-                    "strategy": key,
-                    "model": s.model.name,
-                    "params": json.dumps(s.params.model_dump(), sort_keys=True),
-                    "params_hash": s.params_hash(),
-                    "code_version": s.model.code_version(),
-                    "features_version": version,
-                    "window_start": start,
-                    "window_end": end,
-                    "run_id": context.run.run_id,
-                    **m,
-                }
-            )
-            equity_frames.append(_equity_frame(key, market.ts, result))
-            trade_frames.append(_trades_frame(key, market, result))
-            report = _write_report(key, market.ts, result, m)
+            row = {
+                "strategy": key,
+                "model": s.model.name,
+                "params": json.dumps(s.params.model_dump(), sort_keys=True),
+                "params_hash": s.params_hash(),
+                "code_version": s.model.code_version(),
+                "features_version": version,
+                "window_start": start,
+                "window_end": end,
+                "run_id": context.run.run_id,
+                **m,
+            }
+            _write_report(key, market.ts, result, m)
+            return row, _equity_frame(key, market.ts, result), _trades_frame(key, market, result)
+
+        outcomes = backtest_many(
+            market, [weights_of(s) for s in chosen], reduce, capital=CAPITAL, impact=IMPACT
+        )
+        rows = [row for row, _, _ in outcomes]
+        equity_frames = [equity for _, equity, _ in outcomes]
+        trade_frames = [trades for _, _, trades in outcomes]
+        for row in rows:
+            key = row["strategy"]
+            report = reports_dir() / f"{key}.html"
             context.log_event(
                 AssetObservation(
                     asset_key=BACKTESTS,
                     partition=key,
                     metadata={
-                        "metrics": MetadataValue.md(_metrics_table([rows[-1]])),
+                        "metrics": MetadataValue.md(_metrics_table([row])),
                         "report": MetadataValue.url(report.as_uri()),
                         "report_path": MetadataValue.path(str(report)),
-                        "sharpe": m["sharpe"],
+                        "sharpe": row["sharpe"],
                         "features_version": version,
-                        "code_version": s.model.code_version(),
+                        "code_version": row["code_version"],
                     },
                 )
             )

@@ -165,3 +165,23 @@ def test_frames_pivot_into_aligned_matrices_and_targets_align() -> None:
     assert market.funding[:, 0].tolist() == [0.0, 0.001, 0.0]
     assert market.taker_fee.tolist() == [0.001, 0.002]
     assert weights_matrix(market, targets).tolist() == [[0.0, 0.0], [0.0, 0.5], [0.0, 0.0]]
+
+
+def test_many_strategies_on_all_cores_equal_one_at_a_time_in_order() -> None:
+    from trading.backtest.batch import backtest_many
+
+    rng = np.random.default_rng(9)
+    market = _market((100 * np.exp(np.cumsum(rng.normal(0, 0.01, (300, 3)), axis=0))).tolist())
+    grids = [np.clip(rng.normal(0, 0.5, (300, 3)), -1, 1) for _ in range(7)]
+
+    parallel = backtest_many(
+        market,
+        [lambda g=g: g for g in grids],
+        lambda i, r: (i, r.equity[-1]),
+        capital=1e4,
+        impact=0.05,
+        workers=2,
+    )
+
+    sequential = [(i, run(market, g, 1e4, 0.05).equity[-1]) for i, g in enumerate(grids)]
+    assert parallel == sequential

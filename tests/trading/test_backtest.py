@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -174,9 +175,12 @@ def test_many_strategies_on_all_cores_equal_one_at_a_time_in_order() -> None:
     market = _market((100 * np.exp(np.cumsum(rng.normal(0, 0.01, (300, 3)), axis=0))).tolist())
     grids = [np.clip(rng.normal(0, 0.5, (300, 3)), -1, 1) for _ in range(7)]
 
+    def constant(grid: np.ndarray) -> Callable[[], np.ndarray]:
+        return lambda: grid
+
     parallel = backtest_many(
         market,
-        [lambda g=g: g for g in grids],
+        [constant(g) for g in grids],
         lambda i, r: (i, r.equity[-1]),
         capital=1e4,
         impact=0.05,

@@ -40,6 +40,8 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/ccxt_convert.py
+	$(BIN)/python bench/research.py $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
+	$(BIN)/python bench/definitions_load.py
 
 clean:
 	rm -rf var

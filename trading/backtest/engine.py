@@ -56,6 +56,11 @@ class Market:
         return out
 
     @cached_property
+    def any_missing(self) -> bool:
+        """Whether any instrument skipped a bar (a dense market skips the masking pass)."""
+        return bool(self.missing.any())
+
+    @cached_property
     def has_funding(self) -> bool:
         """Whether any funding is paid at all (spot-only markets skip the term)."""
         return bool(np.any(self.funding != 0.0))
@@ -80,12 +85,15 @@ class Result:
 def run(market: Market, weights: Array, capital: float, impact: float) -> Result:
     """Backtest one weight matrix (bars × instruments) on ``market``."""
     bars, n = market.close.shape
-    positions = np.zeros((bars, n))
+    positions = np.empty((bars, n))
+    positions[0] = 0.0
     positions[1:] = weights[:-1]
-    positions[~np.isfinite(positions)] = 0.0
-    positions[market.missing] = 0.0  # no position in a bar the instrument did not trade
-    trades = positions.copy()
-    trades[1:] -= positions[:-1]
+    np.nan_to_num(positions, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    if market.any_missing:
+        positions[market.missing] = 0.0  # no position in a bar the instrument did not trade
+    trades = np.empty_like(positions)
+    trades[0] = positions[0]
+    np.subtract(positions[1:], positions[:-1], out=trades[1:])
     size = np.abs(trades)
     fees = size @ market.taker_fee
     if impact > 0.0:

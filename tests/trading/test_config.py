@@ -191,3 +191,21 @@ def test_missing_credential_variable_names_the_variable(monkeypatch: pytest.Monk
 
     with pytest.raises(MissingCredentialError, match=r"BINANCE_API_KEY .* is not set; export it"):
         build_venue(config.venue("binance_spot"), config)
+
+
+def test_ccxt_venue_is_built_with_its_configured_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from trading.venues.ccxt_venue import CcxtVenue
+    from trading.venues.factory import build_venue
+
+    monkeypatch.setenv("OKX_API_KEY", "k" * 12)
+    monkeypatch.setenv("OKX_API_SECRET", "s" * 12)
+    monkeypatch.setenv("OKX_API_PASSPHRASE", "p" * 12)
+    config = load_config(Path(__file__).parents[2] / "docs" / "examples" / "keel.binance.toml")
+
+    venue = build_venue(config.venue("okx_swap"), config)
+
+    assert isinstance(venue, CcxtVenue)
+    assert venue._balance_params == {"type": "trading"}
+    assert venue.exchange.options["defaultType"] == "swap"
+    assert venue.exchange.enableRateLimit is True
+    assert venue.exchange.apiKey == "k" * 12

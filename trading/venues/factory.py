@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trading.config import (
     CcxtVenueConfig,
@@ -18,9 +18,13 @@ from trading.config import (
 from trading.timeframes import utc_now
 from trading.venues.base import Venue
 
+if TYPE_CHECKING:
+    from trading.venues.sim.market import SyntheticMarket
+
 
 @lru_cache(maxsize=8)
-def _market(seed: int) -> object:
+def _market(seed: int) -> SyntheticMarket:
+    """One synthetic market per seed per process: every simulated venue quotes around it."""
     from trading.venues.sim.market import SyntheticMarket
 
     return SyntheticMarket(seed)
@@ -62,14 +66,11 @@ def build_venue(
 ) -> Venue:
     """A ready venue for one config entry; ``state_dir`` holds simulated account state."""
     if isinstance(venue, SimVenueConfig):
-        from trading.venues.sim.market import SyntheticMarket
         from trading.venues.sim.venue import SimVenue
 
-        market = _market(config.simulation.seed)
-        assert isinstance(market, SyntheticMarket)
         return SimVenue(
             venue.name,
-            market,
+            _market(config.simulation.seed),
             venue.instruments,
             liquidity=venue.liquidity,
             basis_bps=venue.basis_bps,
@@ -79,17 +80,6 @@ def build_venue(
             state_dir=state_dir,
             clock=clock,
             faults=venue.faults,
-        )
-    if isinstance(venue, CcxtVenueConfig):
-        from trading.venues.ccxt_venue import CcxtVenue
-
-        return CcxtVenue(
-            venue.name,
-            build_ccxt_exchange(venue),
-            venue.instruments,
-            trading_enabled=venue.trading_enabled,
-            page_limit=venue.page_limit,
-            clock=clock,
         )
     if isinstance(venue, CcxtVenueConfig):
         from trading.venues.ccxt_venue import CcxtVenue

@@ -135,6 +135,8 @@ class Lake:
         changed = " OR ".join(
             f"(t.{c} IS DISTINCT FROM s.{c})" for c in spec.layout if c not in spec.key
         )
+        from deltalake.exceptions import CommitFailedError
+
         source = data.to_arrow()
         for attempt in range(_COMMIT_RETRIES):
             try:
@@ -152,8 +154,8 @@ class Lake:
                     .execute()
                 )
                 break
-            except Exception as exc:
-                if type(exc).__name__ != "CommitFailedError" or attempt == _COMMIT_RETRIES - 1:
+            except CommitFailedError:
+                if attempt == _COMMIT_RETRIES - 1:
                     raise
                 # Another writer committed to this table first; MERGE is idempotent, so retry.
                 time.sleep(0.05 * 2**attempt)
@@ -191,11 +193,10 @@ class Lake:
                 storage_options=self.storage_options,
             )
             return None
-        except Exception as exc:
+        except Exception:
             # Lost a race to create the table: fall through to a MERGE into the winner's table.
             if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
                 raise
-            del exc
             self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
             return self._tables[uri]
 

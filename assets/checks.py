@@ -55,9 +55,16 @@ def failing_blocking_checks(instance: Any, keys: list[AssetKey]) -> list[str]:
 
 
 def market_checks(config: KeelConfig) -> list[AssetChecksDefinition]:
-    """The quality checks and great-expectations suite of every venue's candles."""
+    """The quality checks and great-expectations suite of every venue's candles, and the checks
+    of its funding rates."""
+    from assets.market import is_swap
+
     out: list[AssetChecksDefinition] = []
     for venue in config.venues:
+        swaps = tuple(s for s in venue.instruments if is_swap(s))
+        if config.data.funding_rates and swaps and venue.kind != "replay":
+            key = AssetKey([MARKET_GROUP, venue.name, "funding_rates"])
+            out.append(_funding_checks(venue, swaps, key, config.quality))
         for timeframe in config.data.timeframes:
             key = AssetKey([MARKET_GROUP, venue.name, f"candles_{timeframe}"])
             out.append(_quality_checks(venue, timeframe, key, config.quality))
@@ -229,6 +236,76 @@ def _quality_checks(
         yield finding("venues_agree", diverging, AssetCheckSeverity.WARN, "diverging_bars")
 
     return quality_checks
+
+
+def _funding_checks(
+    venue: VenueConfig, swaps: tuple[str, ...], key: AssetKey, quality: QualityConfig
+) -> AssetChecksDefinition:
+    name = venue.name
+    stale_after = timedelta(hours=quality.funding_stale_hours)
+
+    @multi_asset_check(
+        name=f"{name}_funding_rates_quality",
+        specs=[
+            AssetCheckSpec(
+                "unique_keys",
+                asset=key,
+                blocking=True,
+                description="one settlement per venue, symbol and time",
+            ),
+            AssetCheckSpec(
+                "fresh",
+                asset=key,
+                description=f"a settlement within {quality.funding_stale_hours} h",
+            ),
+        ],
+    )
+    def funding_checks(
+        context: AssetCheckExecutionContext, keel: KeelResource
+    ) -> Iterator[AssetCheckResult]:
+        from lake import catalog
+        from trading.quality import duplicate_keys
+
+        now = utc_now()
+        start, end = check_window(dict(context.run.tags), quality, now)
+        rows = (
+            keel.lake()
+            .scan(catalog.funding_rates())
+            .filter(
+                pl.col("venue") == name, pl.col("ts") >= start - stale_after, pl.col("ts") < end
+            )
+            .collect()
+        )
+        window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
+        dupes = duplicate_keys(rows, ("venue", "symbol", "ts"))
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="unique_keys",
+            passed=dupes.is_empty(),
+            severity=AssetCheckSeverity.ERROR,
+            metadata={**window_meta, "duplicate_rows": len(dupes), "sample": _markdown(dupes)},
+        )
+        as_of = min(now, end)
+        newest = rows.group_by("symbol").agg(newest=pl.col("ts").max())
+        stale = (
+            pl.DataFrame({"symbol": list(swaps)}, schema={"symbol": pl.String})
+            .join(newest, on="symbol", how="left")
+            .filter(pl.col("newest").is_null() | (pl.col("newest") < as_of - stale_after))
+        )
+        yield AssetCheckResult(
+            asset_key=key,
+            check_name="fresh",
+            passed=stale.is_empty(),
+            severity=AssetCheckSeverity.WARN,
+            metadata={
+                **window_meta,
+                "as_of": as_of.isoformat(),
+                "stale_symbols": len(stale),
+                "sample": _markdown(stale),
+            },
+        )
+
+    return funding_checks
 
 
 def _expectations_check(

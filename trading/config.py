@@ -178,6 +178,9 @@ class QualityConfig(_Frozen):
     outlier_k: float = Field(default=10.0, gt=0, description="returns beyond k rolling stds")
     outlier_window: int = Field(default=48, ge=10, description="bars in the rolling std")
     divergence: float = Field(default=0.02, gt=0, description="max close gap across venues")
+    funding_stale_hours: int = Field(
+        default=24, ge=1, description="newest funding settlement may be this old"
+    )
 
 
 class SimulationConfig(_Frozen):

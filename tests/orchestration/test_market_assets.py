@@ -264,3 +264,20 @@ def test_live_targets_from_the_feature_table_tail_equal_the_backtests_last_bar(
         research = s.targets(features).filter(pl.col("ts") == last)
         live = s.targets(features.filter(pl.col("ts") == last))  # what the live job reads
         assert live.equals(research), s.name
+
+
+def test_funding_rates_are_checked_for_duplicates_and_freshness(
+    setup: tuple[Definitions, Lake, KeelResource],
+) -> None:
+    definitions, _, _ = setup
+    job = definitions.resolve_job_def("market_data")
+    key = AssetKey(["market", "sim_a", "funding_rates"])
+
+    result = job.execute_in_process(
+        instance=DagsterInstance.ephemeral(),
+        tags=range_tags("2024-03-01", "2024-03-02"),
+        asset_selection=[key],
+    )
+
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks == {"unique_keys": True, "fresh": True}

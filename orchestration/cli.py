@@ -151,7 +151,7 @@ def print_leaderboard() -> None:
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
         float_precision=3,
-        tbl_width_chars=160,
+        tbl_width_chars=220,
     ):
         print(f"\nleaderboard (research/metrics, {board.height} strategies)")
         print(board)

@@ -87,6 +87,8 @@ def check_window(
 
 
 def _markdown(df: pl.DataFrame) -> MetadataValue:
+    if df.is_empty():
+        return MetadataValue.text("no offending rows")
     with pl.Config(
         tbl_formatting="MARKDOWN",
         tbl_hide_column_data_types=True,

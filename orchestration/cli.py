@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from orchestration.paths import ensure_dagster_home
 
@@ -31,7 +32,7 @@ def backfill(
     """Materialize the market assets (optionally only some datasets, e.g. ``candles_1h``, of
     some venues) for the days ``start..end`` inclusive, as one run; returns whether it
     succeeded. This is also the repair a failing check names."""
-    from dagster import AssetKey, DagsterInstance
+    from dagster import AssetKey
 
     from jobs.market import MARKET_JOB
     from orchestration.definitions import defs
@@ -44,14 +45,19 @@ def backfill(
         if path[0] == "market" and path[-1] != "instruments":
             return (not datasets or path[-1] in datasets) and (not venues or path[1] in venues)
         if path[0] == "features":
-            return (not datasets or "features" in datasets) and not venues
+            wanted = not datasets or "features" in datasets or path[-1] in datasets
+            return wanted and not venues
         return False
 
-    keys = [k for k in definitions.resolve_asset_graph().get_all_asset_keys() if selected(k.path)]
+    every = definitions.resolve_asset_graph().get_all_asset_keys()
+    keys = [k for k in every if selected(k.path)]
     if not keys:
+        known_datasets = sorted({k.path[-1] for k in every if k.path[0] == "market"} | {"features"})
+        known_venues = sorted({k.path[1] for k in every if k.path[0] == "market"})
         raise SystemExit(
-            f"no market assets match datasets {list(datasets or [])} "
-            f"and venues {list(venues or [])}"
+            f"no assets match datasets {list(datasets or [])} and venues {list(venues or [])}; "
+            f"datasets: {', '.join(d for d in known_datasets if d != 'instruments')}; "
+            f"venues: {', '.join(known_venues)}"
         )
     first_day = date.fromisoformat(str(job.partitions_def.get_first_partition_key()))  # type: ignore[union-attr]
     if start < first_day:
@@ -62,18 +68,43 @@ def backfill(
     if end < start:
         raise SystemExit(f"end {end} is before start {start}")
     print(f"backfill {start}..{end}: {', '.join('/'.join(k.path) for k in sorted(keys))}")
+    return _execute(
+        " ", job, range_tags(start.isoformat(), end.isoformat()), [AssetKey(k.path) for k in keys]
+    )
+
+
+_QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+
+
+def _execute(
+    label: str,
+    job: Any,
+    tags: dict[str, str] | None = None,
+    selection: list[Any] | None = None,
+) -> bool:
+    """Run a job in process on the shared instance; print one line for the outcome, the reason
+    of every failed step (no traceback: the full one is in the run's logs in the UI) and the
+    check results."""
+    from dagster import DagsterInstance
+
     began = time.perf_counter()
     result = job.execute_in_process(
         instance=DagsterInstance.get(),
-        tags=range_tags(start.isoformat(), end.isoformat()),
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        asset_selection=[AssetKey(k.path) for k in keys],
+        tags=tags,
+        run_config=_QUIET,
+        asset_selection=selection,
         raise_on_error=False,
     )
     print(
-        f"  {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
+        f"{label} {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
         f"(run {result.run_id})"
     )
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            cause = error.cause if error.cause is not None else error
+            reason = (cause.message or error.message).strip().splitlines()
+            print(f"  {event.step_key}: {reason[-1] if reason else 'failed'}")
     _report_checks(result)
     return bool(result.success)
 
@@ -93,49 +124,25 @@ def _report_checks(result: object) -> None:
 
 def refresh_instruments() -> bool:
     """Materialize every venue's markets into ``market/instruments``."""
-    from dagster import DagsterInstance
-
     from jobs.market import INSTRUMENTS_JOB
     from orchestration.definitions import defs
 
-    result = (
-        defs()
-        .resolve_job_def(INSTRUMENTS_JOB)
-        .execute_in_process(
-            instance=DagsterInstance.get(),
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=False,
-        )
-    )
-    print(f"instruments: {'ok' if result.success else 'FAILED'} (run {result.run_id})")
-    return bool(result.success)
+    return _execute("instruments:", defs().resolve_job_def(INSTRUMENTS_JOB))
 
 
 def research() -> bool:
     """Backtest every registered strategy in one run, then print the leaderboard."""
-    from dagster import DagsterInstance
-
     from jobs.research import RESEARCH_JOB
     from orchestration.definitions import defs
     from orchestration.schedules import range_tags
     from trading.models.registry import strategy_names
 
     names = strategy_names()
-    definitions = defs()
-    began = time.perf_counter()
-    result = definitions.resolve_job_def(RESEARCH_JOB).execute_in_process(
-        instance=DagsterInstance.get(),
-        tags=range_tags(names[0], names[-1]),
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        raise_on_error=False,
-    )
-    print(
-        f"research: {len(names)} strategies {'ok' if result.success else 'FAILED'} in "
-        f"{time.perf_counter() - began:.1f}s (run {result.run_id})"
-    )
-    if result.success:
+    job = defs().resolve_job_def(RESEARCH_JOB)
+    ok = _execute(f"research: {len(names)} strategies", job, range_tags(names[0], names[-1]))
+    if ok:
         print_leaderboard()
-    return bool(result.success)
+    return ok
 
 
 def print_leaderboard() -> None:

@@ -250,9 +250,15 @@ def _where(loc: Sequence[int | str], raw: dict[str, Any]) -> str:
 
 def _explain(exc: ValidationError, path: Path, raw: dict[str, Any]) -> ConfigError:
     lines = [f"invalid config {path}:"]
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors:
         where = _where(err["loc"], raw)
         kind = err["type"]
+        # A list whose only item was rejected is also reported as too short: noise.
+        if kind == "too_short" and any(
+            other["loc"][: len(err["loc"])] == err["loc"] and other is not err for other in errors
+        ):
+            continue
         if kind == "extra_forbidden":
             lines.append(f"  {where}: unknown key; remove it or check its spelling")
         elif kind == "union_tag_invalid":

@@ -51,6 +51,18 @@ def test_unknown_key_inside_a_venue_names_its_position(tmp_path: Path) -> None:
         _parse(raw, tmp_path)
 
 
+def test_the_only_venue_rejected_reports_its_own_error_not_an_empty_list(tmp_path: Path) -> None:
+    raw = copy.deepcopy(small_config_dict())
+    raw["venues"] = [raw["venues"][0] | {"liquidty": 2.0}]  # type: ignore[index, operator]
+
+    with pytest.raises(ConfigError) as err:
+        _parse(raw, tmp_path)
+
+    assert str(err.value).splitlines()[1:] == [
+        "  venues[0].liquidty: unknown key; remove it or check its spelling"
+    ]
+
+
 def test_unknown_venue_kind_lists_the_known_kinds(tmp_path: Path) -> None:
     raw = copy.deepcopy(small_config_dict())
     raw["venues"][0]["kind"] = "kraken"  # type: ignore[index]
@@ -189,7 +201,10 @@ def test_missing_credential_variable_names_the_variable(monkeypatch: pytest.Monk
     monkeypatch.delenv("BINANCE_API_KEY", raising=False)
     config = load_config(Path(__file__).parents[2] / "docs" / "examples" / "keel.binance.toml")
 
-    with pytest.raises(MissingCredentialError, match=r"BINANCE_API_KEY .* is not set; export it"):
+    with pytest.raises(
+        MissingCredentialError,
+        match=r"BINANCE_API_KEY .* is not set; export it, or remove api_key_env from",
+    ):
         build_venue(config.venue("binance_spot"), config)
 
 

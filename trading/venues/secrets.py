@@ -52,10 +52,10 @@ def read_credentials(
     """Read the named environment variables; a named but unset variable is an error that says
     which one to export (its value is never printed)."""
     values: dict[str, str | None] = {}
-    for field, env in (
-        ("api_key", api_key_env),
-        ("secret", secret_env),
-        ("password", password_env),
+    for field, key, env in (
+        ("api_key", "api_key_env", api_key_env),
+        ("secret", "secret_env", secret_env),
+        ("password", "password_env", password_env),
     ):
         if env is None:
             values[field] = None
@@ -64,8 +64,7 @@ def read_credentials(
         if not value:
             raise MissingCredentialError(
                 f"venue {venue!r}: environment variable {env} (its {field}) is not set; "
-                f"export it, or remove {field.replace('api_', '')}_env from the venue's config "
-                "for public data only"
+                f"export it, or remove {key} from the venue's config for public data only"
             )
         values[field] = value
         register_secret(value)

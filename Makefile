@@ -38,10 +38,10 @@ ui: $(STAMP)
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 bench: $(STAMP)
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/ccxt_convert.py
-	$(BIN)/python bench/research.py $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
-	$(BIN)/python bench/definitions_load.py
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.ccxt_convert
+	$(BIN)/python -m bench.research $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
+	$(BIN)/python -m bench.definitions_load
 
 clean:
 	rm -rf var

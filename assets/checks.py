@@ -99,17 +99,36 @@ def _markdown(df: pl.DataFrame) -> MetadataValue:
         return MetadataValue.md(str(df.head(_SAMPLE_ROWS)))
 
 
-def _refetch(venue: str, timeframe: str, days: list[date]) -> dict[str, MetadataValue]:
+def _refetch(venue: str, dataset: str, days: list[date]) -> dict[str, Any]:
+    """The partitions to refetch and the command that does it."""
     if not days:
         return {}
     first, last = min(days), max(days)
     return {
         "partitions_to_refetch": MetadataValue.json([d.isoformat() for d in sorted(set(days))]),
         "repair_command": MetadataValue.text(
-            f"keel backfill --venue {venue} --dataset candles_{timeframe} "
-            f"--start {first} --end {last}"
+            f"keel backfill --venue {venue} --dataset {dataset} --start {first} --end {last}"
         ),
     }
+
+
+def _finding(
+    key: AssetKey,
+    check: str,
+    offending: pl.DataFrame,
+    severity: AssetCheckSeverity,
+    counted: str,
+    context: dict[str, Any],
+) -> AssetCheckResult:
+    """A check result: passed when nothing offends; its metadata counts and samples the
+    offending rows, beside ``context`` (window, refetch hints, extra figures)."""
+    return AssetCheckResult(
+        asset_key=key,
+        check_name=check,
+        passed=offending.is_empty(),
+        severity=severity,
+        metadata={**context, counted: len(offending), "sample": _markdown(offending)},
+    )
 
 
 def _quality_checks(
@@ -173,69 +192,65 @@ def _quality_checks(
         last_expected = min(end, floor_time(as_of, timeframe)) - step
         window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
 
+        dataset = f"candles_{timeframe}"
+
+        def dated(offending: pl.DataFrame) -> dict[str, Any]:
+            return {**window_meta, **_refetch(name, dataset, offending["date"].unique().to_list())}
+
         gaps = find_gaps(checked, timeframe, start, last_expected, symbols)
         gap_days = sorted(
             {day for a, b in gaps.select("gap_start", "gap_end").iter_rows() for day in _days(a, b)}
         )
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="no_gaps",
-            passed=gaps.is_empty(),
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                **window_meta,
-                "gaps": len(gaps),
-                "missing_bars": int(gaps["missing_bars"].sum()) if len(gaps) else 0,
-                "sample": _markdown(gaps),
-                **_refetch(name, timeframe, gap_days),
-            },
+        missing = int(gaps["missing_bars"].sum()) if len(gaps) else 0
+        yield _finding(
+            key,
+            "no_gaps",
+            gaps,
+            AssetCheckSeverity.ERROR,
+            "gaps",
+            {**window_meta, "missing_bars": missing, **_refetch(name, dataset, gap_days)},
         )
 
         stale = stale_symbols(checked, timeframe, as_of, quality.stale_bars, symbols)
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="fresh",
-            passed=stale.is_empty(),
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                **window_meta,
-                "as_of": as_of.isoformat(),
-                "stale_symbols": len(stale),
-                "sample": _markdown(stale),
-                **_refetch(name, timeframe, [as_of.date()] if len(stale) else []),
-            },
+        refetch_today = _refetch(name, dataset, [as_of.date()] if len(stale) else [])
+        yield _finding(
+            key,
+            "fresh",
+            stale,
+            AssetCheckSeverity.ERROR,
+            "stale_symbols",
+            {**window_meta, "as_of": as_of.isoformat(), **refetch_today},
         )
 
-        def finding(
-            check: str, offending: pl.DataFrame, severity: AssetCheckSeverity, counted: str
-        ) -> AssetCheckResult:
-            """A check whose offending rows carry a ``date``: the partitions to refetch."""
-            return AssetCheckResult(
-                asset_key=key,
-                check_name=check,
-                passed=offending.is_empty(),
-                severity=severity,
-                metadata={
-                    **window_meta,
-                    counted: len(offending),
-                    "sample": _markdown(offending),
-                    **_refetch(name, timeframe, offending["date"].unique().to_list()),
-                },
-            )
-
         dupes = duplicate_keys(checked, ("venue", "symbol", "ts"))
-        yield finding("unique_keys", dupes, AssetCheckSeverity.ERROR, "duplicate_rows")
+        yield _finding(
+            key, "unique_keys", dupes, AssetCheckSeverity.ERROR, "duplicate_rows", dated(dupes)
+        )
 
         outliers = return_outliers(rows, quality.outlier_k, quality.outlier_window).filter(
             pl.col("ts") >= start
         )
-        yield finding("no_return_outliers", outliers, AssetCheckSeverity.WARN, "outliers")
+        yield _finding(
+            key,
+            "no_return_outliers",
+            outliers,
+            AssetCheckSeverity.WARN,
+            "outliers",
+            dated(outliers),
+        )
 
         diverging = cross_venue_divergence(
             everyone.filter(pl.col("ts") >= start, pl.col("symbol").is_in(list(symbols))),
             quality.divergence,
         ).filter((pl.col("low_venue") == name) | (pl.col("high_venue") == name))
-        yield finding("venues_agree", diverging, AssetCheckSeverity.WARN, "diverging_bars")
+        yield _finding(
+            key,
+            "venues_agree",
+            diverging,
+            AssetCheckSeverity.WARN,
+            "diverging_bars",
+            dated(diverging),
+        )
 
     return quality_checks
 
@@ -280,12 +295,14 @@ def _funding_checks(
         )
         window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
         dupes = duplicate_keys(rows, ("venue", "symbol", "ts"))
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="unique_keys",
-            passed=dupes.is_empty(),
-            severity=AssetCheckSeverity.ERROR,
-            metadata={**window_meta, "duplicate_rows": len(dupes), "sample": _markdown(dupes)},
+        refetch = _refetch(name, "funding_rates", dupes["date"].unique().to_list())
+        yield _finding(
+            key,
+            "unique_keys",
+            dupes,
+            AssetCheckSeverity.ERROR,
+            "duplicate_rows",
+            {**window_meta, **refetch},
         )
         as_of = min(now, end)
         newest = rows.group_by("symbol").agg(newest=pl.col("ts").max())
@@ -294,17 +311,13 @@ def _funding_checks(
             .join(newest, on="symbol", how="left")
             .filter(pl.col("newest").is_null() | (pl.col("newest") < as_of - stale_after))
         )
-        yield AssetCheckResult(
-            asset_key=key,
-            check_name="fresh",
-            passed=stale.is_empty(),
-            severity=AssetCheckSeverity.WARN,
-            metadata={
-                **window_meta,
-                "as_of": as_of.isoformat(),
-                "stale_symbols": len(stale),
-                "sample": _markdown(stale),
-            },
+        yield _finding(
+            key,
+            "fresh",
+            stale,
+            AssetCheckSeverity.WARN,
+            "stale_symbols",
+            {**window_meta, "as_of": as_of.isoformat()},
         )
 
     return funding_checks

@@ -1,26 +1,16 @@
 """Keel's conversion of ccxt's unified rows into lake frames, timed against ccxt's own parsing of
 the same rows in the same run (goal: Keel's overhead at most 25% of ccxt's parse time, for
-candles and for trades). Run: ``.venv/bin/python bench/ccxt_convert.py [--quick]``."""
+candles and for trades). Run: ``.venv/bin/python -m bench.ccxt_convert [--quick]``."""
 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from typing import Any
 
 import ccxt
 
+from bench.timing import best_of
 from trading.venues.ccxt_venue import ohlcv_frame, trades_frame
-
-
-def best_of(repeats: int, fn: Callable[[], Any]) -> float:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - began)
-    return min(times)
 
 
 def raw_klines(n: int) -> list[list[Any]]:

@@ -1,7 +1,7 @@
 """Definitions load time with 200+ registered strategies (goal: at most 3 s), measured in a
 fresh process against the load with the built-in strategies only.
 
-Run: ``.venv/bin/python bench/definitions_load.py``.
+Run: ``.venv/bin/python -m bench.definitions_load``.
 """
 
 from __future__ import annotations

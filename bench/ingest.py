@@ -5,7 +5,7 @@
 (b) time to upsert one new day into a table holding 1 year versus 5 years of hourly candles for
     30 instruments on 3 venues (goal: ratio at most 1.2 — cost follows new rows, not table size).
 
-Run: ``make bench`` (or ``.venv/bin/python bench/ingest.py [--quick]``).
+Run: ``make bench`` (or ``.venv/bin/python -m bench.ingest [--quick]``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import argparse
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
+from bench.timing import best_of
 from lake import catalog
 from lake.store import Lake
 
@@ -75,15 +75,6 @@ def normalize(raw: pl.DataFrame, timeframe: str) -> pl.DataFrame:
         "close",
         "volume",
     )
-
-
-def best_of(repeats: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - began)
-    return min(times)
 
 
 def bench_throughput(root: Path, days: int, repeats: int) -> tuple[int, float, float]:

@@ -6,7 +6,7 @@ the same grid when a Python with vectorbt is given (its dependencies conflict wi
 lives in its own environment):
 
     python3.11 -m venv /tmp/vbt && /tmp/vbt/bin/pip install vectorbt
-    .venv/bin/python bench/research.py --vectorbt-python /tmp/vbt/bin/python
+    .venv/bin/python -m bench.research --vectorbt-python /tmp/vbt/bin/python
 
 Goals: at least 20x faster than vectorbt, at most 2x the numpy kernel, peak memory at most 4 GB.
 Strategies are long-only (weight 1/20 per instrument while fast MA > slow MA), as vectorbt's

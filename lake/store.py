@@ -295,15 +295,6 @@ class Lake:
             return None
         return int(DeltaTable(self.uri(spec), storage_options=self.storage_options).version())
 
-    def history(self, spec: TableSpec, limit: int = 20) -> list[dict[str, Any]]:
-        """Recent commits (operation, time, metrics), newest first."""
-        from deltalake import DeltaTable
-
-        if not self.exists(spec):
-            return []
-        table = DeltaTable(self.uri(spec), storage_options=self.storage_options)
-        return list(table.history(limit))
-
 
 def _ts_range(df: pl.DataFrame) -> tuple[datetime | None, datetime | None]:
     if "ts" not in df.columns or df.is_empty():

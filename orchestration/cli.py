@@ -11,9 +11,26 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
+from functools import cache
 from typing import Any
 
 from orchestration.paths import ensure_dagster_home
+
+
+def _definitions() -> Any:
+    """The code location's definitions, built once per config file and process (``make demo``
+    runs four jobs on them)."""
+    from trading.config import default_config_path
+
+    return _definitions_for(str(default_config_path()))
+
+
+@cache
+def _definitions_for(config_path: str) -> Any:
+    from orchestration.definitions import build_definitions
+    from trading.config import load_config
+
+    return build_definitions(load_config(config_path), config_path)
 
 
 def _parse_day(text: str) -> date:
@@ -35,10 +52,9 @@ def backfill(
     from dagster import AssetKey
 
     from jobs.market import MARKET_JOB
-    from orchestration.definitions import defs
     from orchestration.schedules import range_tags
 
-    definitions = defs()
+    definitions = _definitions()
     job = definitions.resolve_job_def(MARKET_JOB)
 
     def selected(path: Sequence[str]) -> bool:
@@ -125,20 +141,18 @@ def _report_checks(result: object) -> None:
 def refresh_instruments() -> bool:
     """Materialize every venue's markets into ``market/instruments``."""
     from jobs.market import INSTRUMENTS_JOB
-    from orchestration.definitions import defs
 
-    return _execute("instruments:", defs().resolve_job_def(INSTRUMENTS_JOB))
+    return _execute("instruments:", _definitions().resolve_job_def(INSTRUMENTS_JOB))
 
 
 def research() -> bool:
     """Backtest every registered strategy in one run, then print the leaderboard."""
     from jobs.research import RESEARCH_JOB
-    from orchestration.definitions import defs
     from orchestration.schedules import range_tags
     from trading.models.registry import strategy_names
 
     names = strategy_names()
-    job = defs().resolve_job_def(RESEARCH_JOB)
+    job = _definitions().resolve_job_def(RESEARCH_JOB)
     ok = _execute(f"research: {len(names)} strategies", job, range_tags(names[0], names[-1]))
     if ok:
         print_leaderboard()

@@ -255,3 +255,16 @@ def test_buying_more_than_the_balance_halts_and_changes_nothing(tmp_path: Path) 
 def test_order_below_minimum_notional_halts() -> None:
     with pytest.raises(HaltError, match="notional"):
         _venue().create_order(OrderRequest("BTC/USDT", "buy", 0.00001, "tiny"))
+
+
+def test_client_order_ids_derive_from_the_decision_and_change_with_it() -> None:
+    from trading.venues.base import derive_client_order_id
+
+    bar = datetime(2024, 3, 4, 10, tzinfo=UTC)
+    first = derive_client_order_id("trend", "sim_a", "BTC/USDT", bar, 0)
+
+    assert first == derive_client_order_id("trend", "sim_a", "BTC/USDT", bar, 0)  # a retry
+    assert first != derive_client_order_id("trend", "sim_a", "BTC/USDT", bar, 1)
+    assert first != derive_client_order_id("trend", "sim_b", "BTC/USDT", bar, 0)
+    assert first.startswith("keel-")
+    assert len(first) <= 32  # within every major exchange's client-id length limit

@@ -138,17 +138,22 @@ def strategies() -> list[Strategy]:
 
 
 @cache
+def _by_name() -> dict[str, Strategy]:
+    return {s.name: s for s in strategies()}
+
+
 def strategy_names() -> tuple[str, ...]:
     """Names of every strategy (the research asset's partitions)."""
-    return tuple(s.name for s in strategies())
+    return tuple(_by_name())
 
 
 def strategy(name: str) -> Strategy:
     """The strategy of that name, or an error listing a few known ones."""
-    for s in strategies():
-        if s.name == name:
-            return s
-    raise KeyError(f"no strategy {name!r}; known: {', '.join(strategy_names()[:10])}, ...")
+    found = _by_name().get(name)
+    if found is None:
+        known = ", ".join(strategy_names()[:10])
+        raise KeyError(f"no strategy {name!r}; known: {known}, ...")
+    return found
 
 
 def budget(expr: pl.Expr) -> pl.Expr:

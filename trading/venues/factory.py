@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from trading.config import (
     CcxtVenueConfig,
     KeelConfig,
-    ReplayVenueConfig,
     SimVenueConfig,
     VenueConfig,
 )
@@ -30,16 +29,7 @@ def _market(seed: int) -> SyntheticMarket:
     return SyntheticMarket(seed)
 
 
-def _replay_path(venue: ReplayVenueConfig, base_dir: Path | None) -> Path:
-    path = Path(venue.path)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
-    return path
-
-
-def listed_symbols(
-    venue: VenueConfig, config: KeelConfig, base_dir: Path | None = None
-) -> set[str] | None:
+def listed_symbols(venue: VenueConfig, config: KeelConfig) -> set[str] | None:
     """What the venue lists, so config validation can reject an unlisted symbol up front; None
     where that needs the network (a ccxt venue's markets are checked when first loaded)."""
     if isinstance(venue, SimVenueConfig):
@@ -51,9 +41,7 @@ def listed_symbols(
         return None
     from trading.venues.replay import ReplayVenue
 
-    return ReplayVenue(
-        venue.name, _replay_path(venue, base_dir), venue.instruments
-    ).listed_symbols()
+    return ReplayVenue(venue.name, Path(venue.path), venue.instruments).listed_symbols()
 
 
 def build_venue(
@@ -61,7 +49,6 @@ def build_venue(
     config: KeelConfig,
     *,
     state_dir: Path | None = None,
-    base_dir: Path | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Venue:
     """A ready venue for one config entry; ``state_dir`` holds simulated account state."""
@@ -97,7 +84,7 @@ def build_venue(
 
     return ReplayVenue(
         venue.name,
-        _replay_path(venue, base_dir),
+        Path(venue.path),
         venue.instruments,
         maker_fee=venue.maker_fee,
         taker_fee=venue.taker_fee,

@@ -145,10 +145,6 @@ class SyntheticMarket:
         bridged = path - frac * (path[-1] - target)
         return levels[d] + bridged, sigma
 
-    def regime_on(self, day: date) -> str:
-        """The regime name of a day (for tests and plots)."""
-        return REGIMES[self.regimes[self.day_index(day)]]
-
 
 @dataclass(frozen=True, slots=True)
 class DayBars:

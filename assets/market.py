@@ -205,7 +205,8 @@ def _ingest(
     from lake.store import WriteResult
 
     lake = keel.lake()
-    validated: list[pl.DataFrame] = []
+    chunks: list[pl.DataFrame] = []
+    windows: list[tuple[datetime, datetime]] = []
     gap_frames: list[pl.DataFrame] = []
     dropped = reordered = 0
     now = utc_now()
@@ -221,11 +222,13 @@ def _ingest(
         ordered = unique.sort(list(spec.key))
         reordered += int(not ordered.equals(unique))
         chunk = ordered
-        validated.append(lake.validate(spec, chunk))
-        if gaps_of is not None and timeframe is not None:
+        chunks.append(chunk)
+        windows.append((lo, hi))
+    results: list[WriteResult] = lake.upsert_many(spec, chunks)  # validates all before writing
+    if gaps_of is not None and timeframe is not None:
+        for chunk, (lo, hi) in zip(chunks, windows, strict=True):
             last = min(hi, floor_time(now, timeframe)) - timeframe_delta(timeframe)
             gap_frames.append(gaps_of(chunk, lo, last))
-    results: list[WriteResult] = [lake.upsert(spec, chunk) for chunk in validated]
     rows = sum(r.rows for r in results)
     gaps = pl.concat(gap_frames) if gap_frames else pl.DataFrame()
     missing = int(gaps.get_column("missing_bars").sum()) if not gaps.is_empty() else 0

@@ -120,7 +120,14 @@ class Lake:
 
     def upsert(self, spec: TableSpec, df: pl.DataFrame) -> WriteResult:
         """Validate, then MERGE on the key: matched rows are updated, new rows inserted."""
-        data = self.validate(spec, df)
+        return self.upsert_many(spec, [df])[0]
+
+    def upsert_many(self, spec: TableSpec, dfs: list[pl.DataFrame]) -> list[WriteResult]:
+        """Validate every frame first, then MERGE them one by one (bounded memory per write):
+        a bad frame anywhere leaves the table as it was."""
+        return [self._merge(spec, data) for data in [self.validate(spec, df) for df in dfs]]
+
+    def _merge(self, spec: TableSpec, data: pl.DataFrame) -> WriteResult:
         min_ts, max_ts = _ts_range(data)
         if data.is_empty():
             return WriteResult(spec.name, self.version(spec), 0, 0, 0, None, None)

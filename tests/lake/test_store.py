@@ -253,3 +253,13 @@ def test_concurrent_writers_to_one_table_both_land(tmp_path: object) -> None:
     content = Lake(root).scan(SPEC).collect()
     assert content.height == 24 * 7
     assert content.select("venue", "symbol", "ts").is_unique().all()
+
+
+def test_one_bad_frame_among_many_writes_none_of_them(lake: Lake) -> None:
+    good = [_candles("a", "BTC/USDT", d) for d in (0, 1)]
+    bad = _candles("a", "BTC/USDT", 2).with_columns(low=pl.col("high") * 2)
+
+    with pytest.raises(SchemaViolationError):
+        lake.upsert_many(SPEC, [*good, bad])
+
+    assert not lake.exists(SPEC)

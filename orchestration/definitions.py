@@ -22,8 +22,11 @@ warnings.filterwarnings("ignore", category=BetaWarning)
 warnings.filterwarnings("ignore", category=PreviewWarning)
 
 
-def build_definitions(config: KeelConfig, config_path: str = "") -> Definitions:
-    """All Keel definitions for one config (tests pass their own)."""
+def build_definitions(
+    config: KeelConfig, config_path: str = "", keel: KeelResource | None = None
+) -> Definitions:
+    """All Keel definitions for one config; ``keel`` overrides where the lake and simulated
+    account state live (tests point them at temporary folders)."""
     job = market_data_job()
     markets = instruments_job()
     research = research_job()
@@ -37,7 +40,7 @@ def build_definitions(config: KeelConfig, config_path: str = "") -> Definitions:
         asset_checks=market_checks(config),
         jobs=[job, markets, research],
         schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
-        resources={"keel": KeelResource(config_path=config_path)},
+        resources={"keel": keel or KeelResource(config_path=config_path)},
     )
 
 

@@ -80,7 +80,6 @@ def run(tmp_path: Path) -> Runner:
         def uses_sim_a() -> MaterializeResult[None]:
             return MaterializeResult()
 
-        base = build_definitions(config, str(path))
         selection = (
             AssetSelection.groups("features")
             if select == "features"
@@ -88,11 +87,9 @@ def run(tmp_path: Path) -> Runner:
             | AssetSelection.assets(DOWNSTREAM)
         )
         job = define_asset_job("gated", selection=selection)
-        definitions = Definitions(
-            assets=[*(base.assets or []), uses_sim_a],
-            asset_checks=base.asset_checks,
-            jobs=[job],
-            resources={"keel": resource},
+        definitions = Definitions.merge(
+            build_definitions(config, str(path), resource),
+            Definitions(assets=[uses_sim_a], jobs=[job]),
         )
         result = definitions.resolve_job_def("gated").execute_in_process(
             instance=instance, tags=range_tags(start, end), raise_on_error=False

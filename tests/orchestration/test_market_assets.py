@@ -46,15 +46,7 @@ def setup(tmp_path: Path) -> tuple[Definitions, Lake, KeelResource]:
     resource = KeelResource(
         config_path=str(path), lake_root=str(tmp_path / "lake"), sim_state_dir=str(tmp_path / "sim")
     )
-    base = build_definitions(load_config(path), str(path))
-    definitions = Definitions(
-        assets=base.assets,
-        asset_checks=base.asset_checks,
-        jobs=base.jobs,
-        schedules=base.schedules,
-        resources={"keel": resource},
-    )
-    return definitions, resource.lake(), resource
+    return build_definitions(load_config(path), str(path), resource), resource.lake(), resource
 
 
 def _run(

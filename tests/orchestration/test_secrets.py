@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dagster import DagsterInstance, Definitions
+from dagster import DagsterInstance
 
 from lake import catalog
 from orchestration.definitions import build_definitions
@@ -84,17 +84,14 @@ def test_credentials_never_reach_logs_lake_or_event_log(
     resource = KeelResource(
         config_path=str(path), lake_root=str(tmp_path / "lake"), sim_state_dir=str(tmp_path / "s")
     )
-    base = build_definitions(load_config(path), str(path))
-    definitions = Definitions(
-        assets=base.assets, jobs=base.jobs, schedules=base.schedules, resources={"keel": resource}
-    )
+    definitions = build_definitions(load_config(path), str(path), resource)
     (tmp_path / "dagster").mkdir()
     instance = DagsterInstance.local_temp(str(tmp_path / "dagster"))
 
     try:
         markets = definitions.resolve_job_def("instruments").execute_in_process(instance=instance)
         candles = definitions.resolve_job_def("market_data").execute_in_process(
-            instance=instance, tags=range_tags("2021-11-17", "2021-11-18")
+            instance=instance, tags=range_tags("2021-11-18", "2021-11-19")
         )
         balances = resource.venue("binance_usdm").fetch_balances()  # a signed request
     finally:
@@ -104,8 +101,12 @@ def test_credentials_never_reach_logs_lake_or_event_log(
     assert markets.success
     assert candles.success
     lake = resource.lake()
-    assert lake.scan(catalog.candles("1h")).collect().height == 47  # 01:00 on the 17th onwards
-    assert lake.scan(catalog.funding_rates()).collect().height == 3
+    assert lake.scan(catalog.candles("1h")).collect().height == 48
+    assert lake.scan(catalog.funding_rates()).collect().height == 6
+    assert {e.check_name for e in candles.get_asset_check_evaluations() if e.passed} >= {
+        "no_gaps",
+        "great_expectations",
+    }
     out, err = capfd.readouterr()
     haystacks = {
         "console": out + err,

@@ -171,7 +171,7 @@ def _quality_checks(
         context: AssetCheckExecutionContext, keel: KeelResource
     ) -> Iterator[AssetCheckResult]:
         from lake import catalog
-        from trading.gaps import find_gaps
+        from trading.gaps import find_gaps, last_expected_bar
         from trading.quality import (
             cross_venue_divergence,
             duplicate_keys,
@@ -189,7 +189,7 @@ def _quality_checks(
         rows = everyone.filter(pl.col("venue") == name)
         checked = rows.filter(pl.col("ts") >= start)
         as_of = min(now, end)
-        last_expected = min(end, floor_time(as_of, timeframe)) - step
+        last_expected = last_expected_bar(checked, timeframe, end, as_of)
         window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
 
         dataset = f"candles_{timeframe}"

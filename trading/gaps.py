@@ -8,7 +8,7 @@ from datetime import datetime
 import polars as pl
 
 from trading import frames
-from trading.timeframes import timeframe_delta
+from trading.timeframes import floor_time, timeframe_delta
 
 GAPS: dict[str, pl.DataType] = {
     "symbol": pl.String(),
@@ -66,3 +66,17 @@ def find_gaps(
         )
     )
     return frames.conform(runs, GAPS)
+
+
+def last_expected_bar(
+    bars: pl.DataFrame, timeframe: str, end: datetime, as_of: datetime
+) -> datetime:
+    """The newest bar a gap check should expect: the newest one any instrument of the venue
+    delivered (lag against the clock is the freshness check's job, with its tolerance), and
+    never past the window or the newest bar closed at ``as_of``."""
+    step = timeframe_delta(timeframe)
+    limit = min(end, floor_time(as_of, timeframe)) - step
+    newest = bars.get_column("ts").max() if bars.height else None
+    if isinstance(newest, datetime):
+        return min(limit, newest)
+    return limit

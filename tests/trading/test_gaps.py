@@ -67,3 +67,26 @@ def test_gaps_match_the_slow_reference_on_a_ragged_history() -> None:
 
     got = [(s, int((a - T0) / H), int((b - T0) / H)) for s, a, b, _ in gaps.rows()]
     assert got == _reference(candles, ["A", "B"], 200)
+
+
+def test_a_bar_that_closed_after_the_fetch_is_not_a_gap() -> None:
+    from trading.gaps import last_expected_bar
+
+    bars = pl.concat([_bars("BTC", list(range(10))), _bars("ETH", list(range(8)))])
+    check_time = T0 + 11 * H + timedelta(minutes=1)  # bar 10 closed after the data was fetched
+
+    last = last_expected_bar(bars, "1h", T0 + 24 * H, check_time)
+
+    assert last == T0 + 9 * H  # the newest bar delivered; ETH's missing 8 and 9 still count
+    assert find_gaps(bars, "1h", T0, last, ["BTC", "ETH"])["missing_bars"].to_list() == [2]
+
+
+def test_the_expected_bar_never_passes_the_window_or_the_clock() -> None:
+    from trading.gaps import last_expected_bar
+
+    empty = _bars("BTC", [])
+
+    assert last_expected_bar(empty, "1h", T0 + 5 * H, T0 + 30 * H) == T0 + 4 * H
+    assert last_expected_bar(empty, "1h", T0 + 24 * H, T0 + 3 * H + timedelta(minutes=9)) == (
+        T0 + 2 * H
+    )

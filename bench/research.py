@@ -89,9 +89,9 @@ def moving_averages(close: np.ndarray, windows: list[int]) -> dict[int, np.ndarr
 def keel(lake: Lake) -> tuple[float, int]:
     """Read the Delta table, backtest every strategy with Keel's engine, write the results."""
     began = time.perf_counter()
-    table = lake.scan(CLOSE_SPEC).collect().sort("symbol", "ts")
+    table = lake.scan(CLOSE_SPEC).select("symbol", "ts", "close").collect()
     wide = table.pivot(on="symbol", index="ts", values="close").sort("ts")
-    symbols = [c for c in wide.columns if c != "ts"]
+    symbols = sorted(c for c in wide.columns if c != "ts")
     close = wide.select(symbols).to_numpy()
     market = Market(
         ts=wide["ts"].to_numpy(),
@@ -107,7 +107,7 @@ def keel(lake: Lake) -> tuple[float, int]:
     grid = [(fast, slow) for fast in FAST for slow in SLOW]
 
     def weights(fast: int, slow: int) -> Callable[[], np.ndarray]:
-        return lambda: np.where(mas[fast] > mas[slow], 1.0 / N, 0.0)
+        return lambda: (mas[fast] > mas[slow]) * (1.0 / N)
 
     def reduce(i: int, result: Result) -> dict[str, object]:
         m = metrics(result, benchmark, market.bars_per_year)
@@ -127,7 +127,7 @@ def numpy_kernel(close: np.ndarray) -> tuple[float, np.ndarray]:
     finals = []
     for fast in FAST:
         for slow in SLOW:
-            weights = np.where(mas[fast] > mas[slow], 1.0 / N, 0.0)
+            weights = (mas[fast] > mas[slow]) * (1.0 / N)
             positions = np.vstack([np.zeros((1, N)), weights[:-1]])
             trades = np.abs(np.diff(positions, axis=0, prepend=0.0)).sum(axis=1)
             net = np.r_[0.0, (positions[1:] * returns).sum(axis=1)] - trades * FEE

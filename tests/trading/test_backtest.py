@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -43,7 +44,7 @@ def _loop(market: Market, weights: np.ndarray, capital: float, impact: float) ->
         net = 0.0
         for i in range(n):
             position = float(weights[t - 1, i]) if t > 0 else 0.0
-            if math.isnan(market.close[t, i]):
+            if not math.isfinite(position) or math.isnan(market.close[t, i]):
                 position = 0.0
             ret = 0.0
             if (
@@ -91,8 +92,9 @@ def test_fees_slippage_and_funding_by_hand() -> None:
     assert result.funding.tolist() == pytest.approx([0.0, 0.0, 0.0005])  # long pays
 
 
+@pytest.mark.parametrize("layout", ["C", "F"])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_vectorized_engine_matches_the_per_bar_loop(seed: int) -> None:
+def test_vectorized_engine_matches_the_per_bar_loop(seed: int, layout: Literal["C", "F"]) -> None:
     rng = np.random.default_rng(seed)
     bars, n = 200, 4
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (bars, n)), axis=0))
@@ -100,17 +102,70 @@ def test_vectorized_engine_matches_the_per_bar_loop(seed: int) -> None:
     market = Market(
         ts=np.arange(bars).astype("datetime64[h]"),
         instruments=[("v", f"S{i}") for i in range(n)],
-        close=close,
+        close=np.asarray(close, order=layout),
         quote_volume=rng.uniform(1e4, 1e6, (bars, n)),
         funding=np.where(rng.random((bars, n)) < 0.125, rng.normal(0, 1e-4, (bars, n)), 0.0),
         taker_fee=rng.uniform(0, 0.001, n),
         bars_per_year=8760.0,
     )
     weights = np.clip(rng.normal(0, 0.4, (bars, n)), -1, 1)
+    if seed % 2:  # a model that emits NaN or inf holds nothing there
+        weights[rng.random((bars, n)) < 0.02] = rng.choice([np.nan, np.inf, -np.inf])
 
     fast = run(market, weights, capital=50_000.0, impact=0.05).equity
 
     np.testing.assert_allclose(fast, _loop(market, weights, 50_000.0, 0.05), rtol=0, atol=1e-9)
+
+
+def _reference_metrics(
+    net: list[float],
+    equity: list[float],
+    exposure: list[float],
+    benchmark: list[float],
+    year: float,
+) -> dict[str, float]:
+    """Sharpe, Sortino, drawdown, hit rate and beta the way a textbook writes them."""
+    import statistics
+
+    mean, std = statistics.fmean(net), statistics.stdev(net)
+    losses = [x for x in net if x < 0]
+    down_std = math.sqrt(sum(x * x for x in losses) / len(losses))
+    peak, worst = 1.0, 0.0
+    for value in [1.0, *equity]:
+        peak = max(peak, value)
+        worst = min(worst, value / peak - 1.0)
+    active = [x for x, e in zip(net, exposure, strict=True) if e > 0]
+    beta = statistics.covariance(net, benchmark) / statistics.variance(benchmark)
+    return {
+        "sharpe": mean / std * math.sqrt(year),
+        "sortino": mean / down_std * math.sqrt(year),
+        "volatility": std * math.sqrt(year),
+        "max_drawdown": worst,
+        "hit_rate": sum(x > 0 for x in active) / len(active),
+        "exposure": len(active) / len(net),
+        "beta": beta,
+        "alpha": (mean - beta * statistics.fmean(benchmark)) * year,
+    }
+
+
+def test_metrics_equal_a_plain_python_reference() -> None:
+    rng = np.random.default_rng(4)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (500, 3)), axis=0))
+    market = _market(close.tolist(), fee=0.0005)
+    weights = np.where(rng.random((500, 3)) < 0.3, 0.0, rng.uniform(-0.5, 0.5, (500, 3)))
+    result = run(market, weights, capital=1.0, impact=0.0)
+    benchmark = market.returns[:, 0]
+
+    fast = metrics(result, benchmark, 8760.0)
+
+    reference = _reference_metrics(
+        result.net.tolist(),
+        result.equity.tolist(),
+        result.exposure.tolist(),
+        benchmark.tolist(),
+        8760.0,
+    )
+    assert {k: fast[k] for k in reference} == pytest.approx(reference, rel=1e-9, abs=1e-12)
 
 
 def test_metrics_of_a_known_series() -> None:

@@ -25,7 +25,7 @@ def backtest_many(
     """Run ``weights[i]()`` through the engine and ``reduce(i, result)`` for every i, in order.
     Each result is reduced (to metrics, a frame...) inside its worker and then dropped, so
     memory holds a few strategies' matrices at a time, not all of them."""
-    _ = (market.returns, market.any_missing, market.liquidity, market.has_funding)  # once
+    market.prepare()  # cached matrices computed once, not raced for by the workers
 
     def one(i: int) -> T:
         return reduce(i, run(market, weights[i](), capital, impact))

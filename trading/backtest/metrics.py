@@ -9,6 +9,10 @@ import numpy as np
 from trading.backtest.engine import Array, Result
 
 
+def _dot(a: Array, b: Array) -> float:
+    return float(np.einsum("i,i->", a, b))
+
+
 def metrics(
     result: Result, benchmark: Array, bars_per_year: float, bad_regime: Array | None = None
 ) -> dict[str, float]:
@@ -20,17 +24,29 @@ def metrics(
     total = float(result.equity[-1] - 1.0) if bars else 0.0
     years = bars / bars_per_year if bars else 0.0
     annual = (1.0 + total) ** (1.0 / years) - 1.0 if years > 0 and total > -1.0 else -1.0
-    std = float(net.std(ddof=1)) if bars > 1 else 0.0
-    downside = net[net < 0]
-    down_std = float(np.sqrt(np.mean(downside**2))) if downside.size else 0.0
+    # Runs once per strategy over hundreds of strategies: moments come from one-pass dot
+    # products (np.std/np.cov make several passes each). Through einsum, not `@`: a BLAS dot
+    # this long wakes BLAS threads that spin against the batch's worker threads.
     mean = float(net.mean()) if bars else 0.0
-    peak = np.maximum.accumulate(np.concatenate([[1.0], result.equity]))
-    drawdown = np.concatenate([[1.0], result.equity]) / peak - 1.0
+    centered = net - mean
+    std = math.sqrt(_dot(centered, centered) / (bars - 1)) if bars > 1 else 0.0
+    losses = np.minimum(net, 0.0)
+    down_count = int(np.count_nonzero(losses))
+    down_std = math.sqrt(_dot(losses, losses) / down_count) if down_count else 0.0
+    equity = np.empty(bars + 1)
+    equity[0] = 1.0
+    equity[1:] = result.equity
+    drawdown = float((equity / np.maximum.accumulate(equity)).min() - 1.0)
     held = result.exposure > 0
-    active = net[held]
-    var_b = float(benchmark.var(ddof=1)) if bars > 1 else 0.0
-    beta = float(np.cov(net, benchmark, ddof=1)[0, 1] / var_b) if var_b > 0 else 0.0
-    alpha = (mean - beta * float(benchmark.mean())) * bars_per_year if bars else 0.0
+    held_count = int(np.count_nonzero(held))
+    wins = int(np.count_nonzero(held & (net > 0)))
+    beta = 0.0
+    b_mean = float(benchmark.mean()) if bars else 0.0
+    if bars > 1:
+        b_centered = benchmark - b_mean
+        var_b = _dot(b_centered, b_centered)
+        beta = _dot(centered, b_centered) / var_b if var_b > 0 else 0.0
+    alpha = (mean - beta * b_mean) * bars_per_year if bars else 0.0
     excess_bad = 0.0
     if bad_regime is not None and bad_regime.any():
         flagged = bad_regime.astype(bool)
@@ -41,10 +57,10 @@ def metrics(
         "volatility": std * math.sqrt(bars_per_year),
         "sharpe": mean / std * math.sqrt(bars_per_year) if std > 0 else 0.0,
         "sortino": mean / down_std * math.sqrt(bars_per_year) if down_std > 0 else 0.0,
-        "max_drawdown": float(drawdown.min()),
+        "max_drawdown": drawdown,
         "turnover": float(result.turnover.mean() * bars_per_year) if bars else 0.0,
-        "hit_rate": float((active > 0).mean()) if active.size else 0.0,
-        "exposure": float(held.mean()) if bars else 0.0,
+        "hit_rate": wins / held_count if held_count else 0.0,
+        "exposure": held_count / bars if bars else 0.0,
         "alpha": alpha,
         "beta": beta,
         "fees": float(result.fees.sum()),

@@ -86,7 +86,7 @@ def moving_averages(close: np.ndarray, windows: list[int]) -> dict[int, np.ndarr
     return out
 
 
-def keel(lake: Lake) -> tuple[float, int]:
+def keel(lake: Lake, workers: int | None = None) -> tuple[float, int]:
     """Read the Delta table, backtest every strategy with Keel's engine, write the results."""
     began = time.perf_counter()
     table = lake.scan(CLOSE_SPEC).select("symbol", "ts", "close").collect()
@@ -114,7 +114,8 @@ def keel(lake: Lake) -> tuple[float, int]:
         keep = ("sharpe", "total_return", "max_drawdown", "turnover")
         return {"strategy": f"ma_{grid[i][0]}_{grid[i][1]}", **{k: m[k] for k in keep}}
 
-    rows = backtest_many(market, [weights(f, s) for f, s in grid], reduce, capital=1.0, impact=0.0)
+    strategies = [weights(f, s) for f, s in grid]
+    rows = backtest_many(market, strategies, reduce, capital=1.0, impact=0.0, workers=workers)
     lake.upsert(RESULT_SPEC, pl.DataFrame(rows))
     return time.perf_counter() - began, len(rows)
 
@@ -181,6 +182,9 @@ def vectorbt(python: str, close: np.ndarray) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vectorbt-python", help="a Python interpreter with vectorbt installed")
+    parser.add_argument(
+        "--workers", type=int, help="threads for Keel's backtests (default: every core)"
+    )
     args = parser.parse_args()
     close = synthetic_closes()
     start = int(datetime(2022, 1, 1, tzinfo=UTC).timestamp() * 1_000_000)
@@ -196,7 +200,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         lake = Lake(tmp)
         lake.upsert(CLOSE_SPEC, frame)
-        keel_s, strategies = keel(lake)
+        keel_s, strategies = keel(lake, args.workers)
         peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     numpy_s, _ = numpy_kernel(close)
     print(f"{strategies} strategies x {N} instruments x {T:,} bars, fee {FEE:.1%}")
@@ -205,7 +209,8 @@ def main() -> None:
     )
     print(f"numpy kernel (in memory):                      {numpy_s:.2f}s")
     print(f"    keel / numpy = {keel_s / numpy_s:.2f}x (goal <= 2x); peak memory goal <= 4 GB")
-    print("    (keel runs strategies on every core; the numpy kernel and vectorbt use one)")
+    cores = args.workers or "every"
+    print(f"    (keel runs strategies on {cores} core(s); the numpy kernel and vectorbt use one)")
     if args.vectorbt_python:
         vbt_s = vectorbt(args.vectorbt_python, close)
         if vbt_s is not None:

@@ -99,16 +99,25 @@ class Result:
 
 def run(market: Market, weights: Array, capital: float, impact: float) -> Result:
     """Backtest one weight matrix (bars × instruments) on ``market``."""
-    bars = market.close.shape[0]
     # Every matrix shares the market's memory layout (column-major when it comes from polars):
     # mixing layouts turns each pass into a strided transpose.
     positions = np.empty_like(market.close)
     positions[0] = 0.0
     positions[1:] = weights[:-1]
-    if not np.isfinite(positions.sum()):  # one read-only pass in the usual all-finite case
-        np.nan_to_num(positions, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     if market.any_missing:
         positions[market.missing] = 0.0  # no position in a bar the instrument did not trade
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite weights: handled below
+        result = _run_positions(market, positions, capital, impact)
+    # A NaN or inf weight shows in the bar's exposure; checking the outcome spares every
+    # all-finite run (the usual case) a pass over the matrix.
+    if not np.isfinite(result.exposure).all():
+        np.nan_to_num(positions, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # hold nothing
+        result = _run_positions(market, positions, capital, impact)
+    return result
+
+
+def _run_positions(market: Market, positions: Array, capital: float, impact: float) -> Result:
+    bars = positions.shape[0]
     trades = np.empty_like(positions)
     trades[0] = positions[0]
     np.subtract(positions[1:], positions[:-1], out=trades[1:])

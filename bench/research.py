@@ -209,8 +209,8 @@ def main() -> None:
     )
     print(f"numpy kernel (in memory):                      {numpy_s:.2f}s")
     print(f"    keel / numpy = {keel_s / numpy_s:.2f}x (goal <= 2x); peak memory goal <= 4 GB")
-    cores = args.workers or "every"
-    print(f"    (keel runs strategies on {cores} core(s); the numpy kernel and vectorbt use one)")
+    cores = f"{args.workers} worker thread(s)" if args.workers else "every core"
+    print(f"    (keel runs strategies on {cores}; the numpy kernel and vectorbt use one core)")
     if args.vectorbt_python:
         vbt_s = vectorbt(args.vectorbt_python, close)
         if vbt_s is not None:

@@ -198,9 +198,7 @@ def _benchmark(market: Any) -> Any:
     """Per-bar returns of BTC buy-and-hold: BTC/USDT on the first venue that lists it."""
     for i, (_, symbol) in enumerate(market.instruments):
         if symbol.startswith("BTC/"):
-            close = market.close[:, i]
-            prev = np.r_[np.nan, close[:-1]]
-            return np.nan_to_num(close / prev - 1.0, nan=0.0)
+            return market.returns[:, i]
     return np.zeros(len(market.ts))
 
 

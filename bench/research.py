@@ -103,7 +103,7 @@ def keel(lake: Lake, workers: int | None = None) -> tuple[float, int]:
         bars_per_year=8760.0,
     )
     mas = moving_averages(close, FAST + SLOW)
-    benchmark = np.nan_to_num(close[:, 0] / np.r_[np.nan, close[:-1, 0]] - 1.0)
+    benchmark = market.returns[:, 0]
     grid = [(fast, slow) for fast in FAST for slow in SLOW]
 
     def weights(fast: int, slow: int) -> Callable[[], np.ndarray]:

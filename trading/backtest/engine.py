@@ -1,7 +1,8 @@
 """Vectorized backtest over bars × instruments.
 
 Timing: the weight decided at the close of bar t is the position held through bar t+1 (no
-same-bar look-ahead). Positions are fractions of equity, rebalanced to the target every bar.
+same-bar look-ahead). Positions are fractions of equity, rebalanced to the target every bar; a
+NaN or infinite weight holds nothing, as does a bar in which the instrument did not trade.
 Costs, as fractions of equity, are charged in the bar the position changes or is held:
 - fees: |Δposition| × the venue's taker fee;
 - slippage: |Δposition| × impact × sqrt(|Δposition| × equity / the bar-before's traded value),

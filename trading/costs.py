@@ -1,0 +1,90 @@
+"""The one cost model shared by research (the backtest) and live execution (the router).
+
+Both must price an order the same way, or research will not match reality. An order of
+notional ``N`` on a venue costs, as a fraction of ``N``:
+
+- **fee**: the maker or taker fee of the execution style (a negative maker fee is a rebate);
+- **spread**: half the quoted spread, paid by taker orders only;
+- **impact**: the square-root law, ``k · σ_daily · sqrt(N / ADV)``, paid by taker orders only,
+  where ``ADV`` is the venue's typical daily traded value of the instrument and ``σ_daily`` the
+  instrument's daily return volatility. Sized on the order against a day's volume, so the cost
+  of one order does not depend on the bar length the backtest happens to use.
+
+Maker orders pay (or earn) the maker fee and no spread or impact; the risk that they do not
+fill is the execution layer's concern, not a cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Style = Literal["maker", "taker"]
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class VenueCosts:
+    """Cost parameters of one venue (fractions, not bps, except where named)."""
+
+    maker_fee: float
+    taker_fee: float
+    half_spread_bps: float = 1.0
+    impact_k: float = 0.5
+
+    def fee(self, style: Style) -> float:
+        """The fee rate of an execution style."""
+        return self.maker_fee if style == "maker" else self.taker_fee
+
+
+def impact_rate(notional: float, adv: float, daily_vol: float, k: float) -> float:
+    """Square-root impact as a fraction of the order's notional; an unknown or zero volume
+    (``adv`` not positive or not finite) means no depth is known, priced as no impact is wrong,
+    so it is priced as infinite: such a venue is unusable for a taker order of any size."""
+    if notional <= 0.0:
+        return 0.0
+    if not np.isfinite(adv) or adv <= 0.0:
+        return float("inf")
+    return k * max(daily_vol, 0.0) * float(np.sqrt(notional / adv))
+
+
+def cost_rate(
+    notional: float, costs: VenueCosts, adv: float, daily_vol: float, style: Style = "taker"
+) -> float:
+    """Total cost of one order as a fraction of its notional (fee + spread + impact)."""
+    if style == "maker":
+        return costs.maker_fee
+    return (
+        costs.taker_fee
+        + costs.half_spread_bps * 1e-4
+        + impact_rate(notional, adv, daily_vol, costs.impact_k)
+    )
+
+
+def order_cost(
+    notional: float, costs: VenueCosts, adv: float, daily_vol: float, style: Style = "taker"
+) -> float:
+    """Total cost of one order in the account currency (negative: a net rebate)."""
+    return abs(notional) * cost_rate(abs(notional), costs, adv, daily_vol, style)
+
+
+def cost_rates(
+    notional: Array,
+    fee: Array,
+    half_spread_bps: Array,
+    impact_k: Array,
+    adv: Array,
+    daily_vol: Array,
+) -> Array:
+    """Vectorized taker ``cost_rate`` over matching arrays (the backtest's path); equal to the
+    scalar function element by element, including infinite impact where ``adv`` is unknown."""
+    size = np.abs(notional)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        depth = np.where(np.isfinite(adv) & (adv > 0.0), adv, 0.0)
+        impact = impact_k * np.maximum(daily_vol, 0.0) * np.sqrt(size / depth)
+    impact = np.where(size > 0.0, impact, 0.0)
+    impact = np.where((size > 0.0) & (depth <= 0.0), np.inf, impact)
+    return np.asarray(fee + half_spread_bps * 1e-4 + impact, dtype=np.float64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from functools import cache
 from typing import Any
@@ -23,6 +23,13 @@ def _definitions() -> Any:
     from trading.config import default_config_path
 
     return _definitions_for(str(default_config_path()))
+
+
+def _definitions_config() -> Any:
+    """The validated config the definitions were built from."""
+    from trading.config import default_config_path, load_config
+
+    return load_config(default_config_path())
 
 
 @cache
@@ -52,7 +59,6 @@ def backfill(
     from dagster import AssetKey
 
     from jobs.market import MARKET_JOB
-    from orchestration.schedules import range_tags
 
     definitions = _definitions()
     job = definitions.resolve_job_def(MARKET_JOB)
@@ -83,9 +89,16 @@ def backfill(
         )
     if end < start:
         raise SystemExit(f"end {end} is before start {start}")
-    print(f"backfill {start}..{end}: {', '.join('/'.join(k.path) for k in sorted(keys))}")
-    return _execute(
-        " ", job, range_tags(start.isoformat(), end.isoformat()), [AssetKey(k.path) for k in keys]
+    from orchestration.progress import run_backfill
+
+    config = _definitions_config()
+    selection = [AssetKey(k.path) for k in sorted(keys)]
+    return run_backfill(
+        config,
+        start,
+        end,
+        selection,
+        lambda tags, listener: _execute(" ", job, tags, selection, listener),
     )
 
 
@@ -97,19 +110,26 @@ def _execute(
     job: Any,
     tags: dict[str, str] | None = None,
     selection: list[Any] | None = None,
+    listener: Callable[[Any], None] | None = None,
 ) -> bool:
     """Run a job in process on the shared instance; print one line for the outcome, the reason
     of every failed step (no traceback: the full one is in the run's logs in the UI) and the
-    check results."""
+    check results. ``listener`` sees every event of the run as it is stored (progress)."""
     from dagster import DagsterInstance
+    from dagster._core.utils import make_new_run_id
 
     began = time.perf_counter()
+    instance = DagsterInstance.get()
+    run_id = make_new_run_id()
+    if listener is not None:
+        instance.add_event_listener(run_id, listener)
     result = job.execute_in_process(
-        instance=DagsterInstance.get(),
+        instance=instance,
         tags=tags,
         run_config=_QUIET,
         asset_selection=selection,
         raise_on_error=False,
+        run_id=run_id,
     )
     print(
         f"{label} {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "

@@ -14,7 +14,9 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from orchestration import cli_services
 from orchestration.paths import ensure_dagster_home
+from orchestration.profile import apply_profile
 
 
 def _definitions() -> Any:
@@ -279,12 +281,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    cli_services.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
 
+    apply_profile()
     ensure_dagster_home()
     try:
+        mine = cli_services.run(args)
+        if mine is not None:
+            return mine
         if args.command == "check-config":
             config = load_config()
             print(

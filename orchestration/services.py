@@ -133,6 +133,15 @@ class Postgres:
             self._psql(bindir, "CREATE DATABASE keel")
         return self
 
+    def create_database(self, name: str) -> str:
+        """Create an empty database ``name`` (letters, digits, underscores) and return its URL."""
+        if not name.replace("_", "").isalnum():
+            raise ServiceError(f"database name {name!r}: use letters, digits and underscores")
+        bindir = postgres_bin()
+        assert bindir is not None
+        self._psql(bindir, f"CREATE DATABASE {name}")
+        return self.url(name)
+
     def stop(self) -> None:
         """Stop the server (fast shutdown); the cluster stays on disk."""
         bindir = postgres_bin()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -39,7 +38,7 @@ def _bars(venue: str, hours: int, close: float = 1.5) -> pl.DataFrame:
 
 
 @pytest.fixture
-def bucket(s3: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def bucket(s3: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A fresh bucket; credentials and endpoint in the ``AWS_*`` variables delta-rs reads."""
     import boto3
 
@@ -53,7 +52,7 @@ def bucket(s3: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         monkeypatch.setenv(name, value)
     name = f"keel-{uuid.uuid4().hex[:10]}"
     boto3.client("s3", endpoint_url=s3, region_name="us-east-1").create_bucket(Bucket=name)
-    yield f"s3://{name}/lake"
+    return f"s3://{name}/lake"
 
 
 def test_upsert_read_and_time_travel_on_object_storage(bucket: str) -> None:

@@ -120,19 +120,24 @@ def _execute(
     from dagster import DagsterInstance
     from dagster._core.utils import make_new_run_id
 
+    from orchestration.executors import execute_out_of_process, executor_name
+
     began = time.perf_counter()
-    instance = DagsterInstance.get()
-    run_id = make_new_run_id()
-    if listener is not None:
-        instance.add_event_listener(run_id, listener)
-    result = job.execute_in_process(
-        instance=instance,
-        tags=tags,
-        run_config=_QUIET,
-        asset_selection=selection,
-        raise_on_error=False,
-        run_id=run_id,
-    )
+    if executor_name() != "in_process":
+        result = execute_out_of_process(job.name, tags or {}, selection, _QUIET, listener)
+    else:
+        instance = DagsterInstance.get()
+        run_id = make_new_run_id()
+        if listener is not None:
+            instance.add_event_listener(run_id, listener)
+        result = job.execute_in_process(
+            instance=instance,
+            tags=tags,
+            run_config=_QUIET,
+            asset_selection=selection,
+            raise_on_error=False,
+            run_id=run_id,
+        )
     print(
         f"{label} {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
         f"(run {result.run_id})"
@@ -167,15 +172,29 @@ def refresh_instruments() -> bool:
     return _execute("instruments:", _definitions().resolve_job_def(INSTRUMENTS_JOB))
 
 
-def research() -> bool:
-    """Backtest every registered strategy in one run, then print the leaderboard."""
+def research(workers: int = 1, only: Sequence[str] | None = None) -> bool:
+    """Backtest every registered strategy, in one run or split by strategy ranges across
+    ``workers`` concurrent runs, then print the leaderboard; ``only`` (first, last) runs one
+    range and prints no leaderboard (a split's part)."""
+    from dagster import DagsterInstance
+
     from jobs.research import RESEARCH_JOB
+    from orchestration.research_split import allow_concurrent_research, run_ranges, split_ranges
     from orchestration.schedules import range_tags
     from trading.models.registry import strategy_names
 
     names = strategy_names()
     job = _definitions().resolve_job_def(RESEARCH_JOB)
-    ok = _execute(f"research: {len(names)} strategies", job, range_tags(names[0], names[-1]))
+    if only is not None:
+        first, last = only
+        count = names.index(last) - names.index(first) + 1
+        return _execute(f"research: {count} strategies ({first}..{last})", job, range_tags(*only))
+    ranges = split_ranges(names, workers)
+    if len(ranges) > 1:
+        allow_concurrent_research(DagsterInstance.get(), len(ranges))
+        ok = run_ranges(ranges)
+    else:
+        ok = _execute(f"research: {len(names)} strategies", job, range_tags(names[0], names[-1]))
     if ok:
         print_leaderboard()
     return ok
@@ -280,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("docs", help="build the great-expectations Data Docs under var/")
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
+    sub.choices["research"].add_argument(
+        "--workers", type=int, default=1, help="split strategies into this many concurrent runs"
+    )
+    sub.choices["research"].add_argument("--range", nargs=2, help=argparse.SUPPRESS)
     sub.add_parser("check-config", help="validate the config file and exit")
     cli_services.register(sub)
     args = parser.parse_args(argv)
@@ -304,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "backfill":
             return 0 if backfill(args.start, args.end, args.dataset, args.venue) else 1
         if args.command == "research":
-            return 0 if research() else 1
+            return 0 if research(args.workers, args.range) else 1
         if args.command == "docs":
             from lake.expectations import build_docs
 

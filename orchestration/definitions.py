@@ -13,6 +13,7 @@ from assets.market import instrument_assets, market_assets
 from assets.research import research_assets
 from jobs.market import instruments_job, market_data_job
 from jobs.research import research_job
+from orchestration.executors import definitions_executor
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
 from trading.config import KeelConfig, default_config_path, load_config
@@ -41,6 +42,7 @@ def build_definitions(
         jobs=[job, markets, research],
         schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
         resources={"keel": keel or KeelResource(config_path=config_path)},
+        executor=definitions_executor(),  # KEEL_EXECUTOR=celery: steps on Celery workers
     )
 
 

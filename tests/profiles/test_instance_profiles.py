@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
 
 from orchestration.cli import main
 from orchestration.paths import PROJECT_ROOT
@@ -64,7 +64,15 @@ def test_backfill_and_research_record_every_partition_on_the_profiles_storage(
 
     instance = DagsterInstance.get()
     storage = type(instance.event_log_storage).__name__
-    assert storage == ("PostgresEventLogStorage" if profile == "prod" else "SqliteEventLogStorage")
+    expected = "KeelPostgresEventLogStorage" if profile == "prod" else "SqliteEventLogStorage"
+    assert storage == expected
+    (backfill,) = instance.get_runs(RunsFilter(job_name="market_data"))
+    planned = instance.get_records_for_run(
+        backfill.run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+    ).records
+    # one planned event per partition and asset (4 days x 5 assets): batching drops none
+    assert len(planned) == 20
+    assert {r.event_log_entry.get_dagster_event().partition for r in planned} == DAYS
     for venue in ("sim_a", "sim_b"):
         for dataset in ("candles_1h", "funding_rates"):
             key = AssetKey(["market", venue, dataset])

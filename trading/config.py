@@ -33,6 +33,7 @@ CONFIG_ENV = "KEEL_CONFIG"
 VENUE_KINDS = tuple(KINDS)
 
 __all__ = [
+    "AccountConfig",
     "AccountFaults",
     "BarFault",
     "CapsConfig",
@@ -123,6 +124,23 @@ class QualityConfig(_Frozen):
     )
 
 
+class AccountConfig(_Frozen):
+    """The ledger: how often every venue's account is synced and how it is valued."""
+
+    sync_cron: str = Field(default="*/5 * * * *", description="account sync schedule")
+    currency: str = Field(default="USDT", description="the account currency equity is valued in")
+    stale_minutes: int = Field(
+        default=180, ge=1, description="a price older than this is flagged as stale"
+    )
+
+    @field_validator("sync_cron")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '*/5 * * * *'")
+        return value
+
+
 class SimulationConfig(_Frozen):
     """The synthetic market every simulated venue quotes around."""
 
@@ -136,6 +154,7 @@ class KeelConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
+    account: AccountConfig = AccountConfig()
 
     @model_validator(mode="after")
     def _unique_venue_names(self) -> KeelConfig:

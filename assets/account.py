@@ -4,7 +4,6 @@ the others); ``account/ledger`` values them from the freshest marks, snapshots e
 venue and shows the trader's tables and an equity chart; a blocking check fails when a venue
 is over its caps and names the transfer that fixes it."""
 
-
 from datetime import timedelta
 from typing import Any
 

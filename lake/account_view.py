@@ -131,6 +131,7 @@ def load_view(
         currency=currency,
         now=now,
         stale_after=stale_after,
+        paper_venues=frozenset((mark_sources or {}).keys()),
     )
 
 

@@ -54,18 +54,23 @@ def build_view(
     currency: str,
     now: datetime,
     stale_after: timedelta,
+    paper_venues: frozenset[str] = frozenset(),
 ) -> LedgerView:
     """The consolidated view of the account tables. ``marks`` holds the newest price per
-    (venue, symbol) with its timestamp (``valuation.marks_from_candles``)."""
+    (venue, symbol) with its timestamp (``valuation.marks_from_candles``). Paper venues hold
+    no real money: they are left out of cap shares and transfers."""
     valued = value_balances(balances, marks, currency, now, stale_after)
     held = value_positions(positions, marks, now, stale_after)
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     today = fills.filter(pl.col("ts") >= day_start)
     spot = valued.filter(pl.col("asset") != currency)
     per_venue = _per_venue(valued, spot, held, open_orders, today, list(caps))
+    synced = per_venue.filter(  # a transfer needs a synced venue holding real money
+        pl.col("synced_at").is_not_null() & ~pl.col("venue").is_in(list(paper_venues))
+    )
     uses = cap_uses(
-        dict(zip(per_venue["venue"], per_venue["equity"], strict=True)),
-        dict(zip(per_venue["venue"], per_venue["gross_exposure"], strict=True)),
+        dict(zip(synced["venue"], synced["equity"], strict=True)),
+        dict(zip(synced["venue"], synced["gross_exposure"], strict=True)),
         caps,
     )
     moves, unplaceable = transfers(uses, currency)

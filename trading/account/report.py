@@ -20,7 +20,9 @@ def _pct(value: float | None) -> str:
 
 
 def _cap_cell(use: CapUse | None) -> str:
-    if use is None or use.worst_use is None:
+    if use is None:
+        return "paper/unsynced"
+    if use.worst_use is None:
         return "no cap"
     return f"{_pct(use.worst_use)} OVER" if use.over else _pct(use.worst_use)
 
@@ -41,7 +43,7 @@ def venue_rows(view: LedgerView) -> list[dict[str, str]]:
             {
                 "venue": r["venue"],
                 "equity": _money(r["equity"]),
-                "share": _pct(r["equity"] / total) if total > 0 else "-",
+                "share": "-" if use is None else _pct(use.share),  # of real (not paper) equity
                 "free": _money(r["free"]),
                 "used": _money(r["used"]),
                 "debt": _money(r["debt"]),

@@ -27,7 +27,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from orchestration.resources import KeelResource
-from trading.config import KeelConfig
+from trading.config import KeelConfig, PaperVenueConfig
 from trading.venues.kinds import account_venues
 
 ACCOUNT_GROUP = "account"
@@ -68,7 +68,7 @@ def load_ledger(keel: KeelResource) -> Any:
         currency=config.account.currency,
         now=utc_now(),
         stale_after=timedelta(minutes=config.account.stale_minutes),
-        mark_sources={v.name: v.market for v in config.venues if v.kind == "paper"},
+        mark_sources={v.name: v.market for v in config.venues if isinstance(v, PaperVenueConfig)},
     )
 
 

@@ -85,7 +85,7 @@ def account_demo(keep: bool = False) -> int:
     keel = KeelResource()
     config = keel.config()
     state = sim_state_dir()
-    traded = [v for v in config.venues if capabilities_of(v).trading and v.kind in ("sim", "paper")]
+    traded = [v for v in config.venues if capabilities_of(v).simulated]
     for venue_config in traded:
         if not keep:
             (state / f"{venue_config.name}.json").unlink(missing_ok=True)

@@ -21,7 +21,7 @@ def _pct(value: float | None) -> str:
 
 def _cap_cell(use: CapUse | None) -> str:
     if use is None:
-        return "paper/unsynced"
+        return "unsynced"
     if use.worst_use is None:
         return "no cap"
     return f"{_pct(use.worst_use)} OVER" if use.over else _pct(use.worst_use)
@@ -53,7 +53,7 @@ def venue_rows(view: LedgerView) -> list[dict[str, str]]:
                 "orders": str(r["open_orders"]),
                 "fills today": str(r["fills_today"]),
                 "fees today": f"{r['fees_today']:,.2f}",
-                "cap use": _cap_cell(use),
+                "cap use": _cap_cell(use) if r["synced_at"] is None or use else "paper",
                 "prices": ", ".join(flags) or "ok",
                 "synced": "never" if r["synced_at"] is None else f"{r['synced_at']:%H:%M:%S}",
             }

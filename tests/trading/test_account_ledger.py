@@ -214,3 +214,71 @@ def test_snapshot_carries_positions_in_base_units_with_marks_and_caps() -> None:
     assert snap.position("a", "ETH/USDT:USDT") == 0.0
     assert snap.venues["a"].caps == VenueCaps(max_equity_usd=1e6)
     assert snap.total_equity == pytest.approx(1e4 - 0.25 * 2_000.0)
+
+
+def _reference_equity(
+    balances: list[tuple[str, str, float, float]],
+    positions: list[tuple[str, str, float, float, float | None]],
+    prices: dict[str, float],
+) -> dict[str, float]:
+    """Equity per venue the plain way: each balance net of debt at its price (skipped when
+    unpriced), plus each position's size times (mark - entry)."""
+    out: dict[str, float] = {}
+    for venue, asset, total, debt in balances:
+        price = 1.0 if asset == "USDT" else prices.get(asset)
+        out[venue] = out.get(venue, 0.0) + (0.0 if price is None else (total - debt) * price)
+    for venue, symbol, size, entry, _ in positions:
+        mark = prices[symbol.split("/")[0]]
+        out[venue] = out.get(venue, 0.0) + size * (mark - entry)
+    return out
+
+
+@given(
+    balances=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(["USDT", "BTC", "ETH", "PEPE"]),
+            st.floats(0, 1e5),
+            st.floats(0, 1e3),
+        ),
+        max_size=8,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
+    positions=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(["BTC/USDT:USDT", "ETH/USDT:USDT"]),
+            st.floats(-10, 10).filter(lambda x: abs(x) > 1e-3),
+            st.floats(1, 1e5),
+            st.none(),
+        ),
+        max_size=4,
+        unique_by=lambda r: (r[0], r[1]),
+    ),
+    btc=st.floats(1, 1e5),
+    eth=st.floats(1, 1e4),
+)
+def test_view_equity_matches_a_plain_python_reference(
+    balances: list[tuple[str, str, float, float]],
+    positions: list[tuple[str, str, float, float, float | None]],
+    btc: float,
+    eth: float,
+) -> None:
+    marks = _marks(
+        [
+            ("a", "BTC/USDT", btc, FRESH),
+            ("a", "ETH/USDT", eth, FRESH),
+            ("a", "BTC/USDT:USDT", btc, FRESH),
+            ("a", "ETH/USDT:USDT", eth, FRESH),
+            ("b", "BTC/USDT:USDT", btc, FRESH),
+            ("b", "ETH/USDT:USDT", eth, FRESH),
+        ]
+    )
+
+    view = _view(_balances(balances), _positions(positions), marks)
+
+    expected = _reference_equity(balances, positions, {"BTC": btc, "ETH": eth})
+    got = dict(zip(view.venues["venue"], view.venues["equity"], strict=True))
+    assert set(got) == set(expected)
+    for venue, value in expected.items():
+        assert got[venue] == pytest.approx(value, rel=1e-9, abs=1e-6)

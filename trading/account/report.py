@@ -161,7 +161,10 @@ def status_text(view: LedgerView, color: bool = False) -> str:
         [paint(c, _RED) for c in caps] if caps else ["every venue within its caps"]
     )
     if view.problems:
-        parts += ["", paint("Prices", _BOLD)] + [paint(p, _YELLOW) for p in view.problems]
+        parts += ["", paint("Prices and syncs", _BOLD)]
+        parts += [paint(p, _YELLOW) for p in view.problems]
+    if view.venues.height and view.venues["synced_at"].is_null().all():
+        parts += ["", "no venue synced yet: run `keel status --sync` (or `make demo`)"]
     return "\n".join(parts)
 
 

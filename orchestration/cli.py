@@ -304,6 +304,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.choices["research"].add_argument("--range", nargs=2, help=argparse.SUPPRESS)
     sub.add_parser("check-config", help="validate the config file and exit")
+    from orchestration import cli_account
+
+    cli_account.register(sub)
     cli_services.register(sub)
     args = parser.parse_args(argv)
 
@@ -312,9 +315,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_profile()
     ensure_dagster_home()
     try:
-        mine = cli_services.run(args)
-        if mine is not None:
-            return mine
+        handled = cli_account.run(args)
+        if handled is None:
+            handled = cli_services.run(args)
+        if handled is not None:
+            return handled
         if args.command == "check-config":
             config = load_config()
             print(

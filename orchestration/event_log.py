@@ -62,11 +62,15 @@ class KeelPostgresEventLogStorage(PostgresEventLogStorage):  # type: ignore[misc
         )
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        """One INSERT for a batch of planned-materialization events (the rest as upstream)."""
+        """One INSERT for the planned-materialization events of a batch; the rest (a run's
+        planned check evaluations, materializations) as upstream."""
         planned = [e for e in events if e.get_dagster_event().event_type == _PLANNED]
-        if len(planned) < 2 or len(planned) != len(events):
+        rest = [e for e in events if e.get_dagster_event().event_type != _PLANNED]
+        if len(planned) < 2:
             super().store_event_batch(events)
             return
+        if rest:
+            super().store_event_batch(rest)
         from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 
         statement = self.prepare_insert_event_batch(planned)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from trading.live.config import LiveConfig
 from trading.timeframes import TIMEFRAME_MINUTES
 
 CONFIG_ENV = "KEEL_CONFIG"
@@ -196,6 +197,7 @@ class KeelConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
+    live: LiveConfig = LiveConfig()
 
     @model_validator(mode="after")
     def _unique_venue_names(self) -> KeelConfig:

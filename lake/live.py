@@ -1,0 +1,123 @@
+"""The trading journal in the lake: ``live/*`` Delta tables, appended to, never rewritten.
+
+Appends are blind (no MERGE): a journal row is a fact at a time, and the run deduplicates what
+it writes (fills by venue and fill id) before writing. Each append is one Delta commit of one
+small file, so the tables are compacted every ``_COMPACT_EVERY`` commits: delta-rs pays per
+file on every read (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import polars as pl
+
+from lake.catalog import TableSpec
+from lake.store import Lake
+from trading.live import journal
+from trading.live.run import BarData
+
+_COMPACT_EVERY = 50
+_COMMIT_RETRIES = 8
+
+
+def _no_rules() -> list[Any]:
+    return []
+
+
+@cache
+def live_table(table: str) -> TableSpec:
+    """The spec of one journal table (``live/<table>``)."""
+    if table not in journal.LAYOUTS:
+        raise KeyError(f"no journal table {table!r}; tables: {', '.join(journal.TABLES)}")
+    layout = journal.LAYOUTS[table]
+    return TableSpec(
+        name=f"live/{table}",
+        layout=layout,
+        key=(),
+        partition_by=(),
+        rules_factory=_no_rules,
+        nullable=frozenset(c for c in layout if c in journal.NULLABLE),
+    )
+
+
+class LakeJournal:
+    """The ``Journal`` of the trading run, on the lake."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+
+    def append(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Check the rows against the layout, then append them in one commit."""
+        if not rows:
+            return
+        spec = live_table(table)
+        df = journal.frame(table, rows)
+        required = [c for c in spec.layout if c not in spec.nullable]
+        nulls = [c for c in required if df.get_column(c).null_count()]
+        if nulls:
+            raise ValueError(f"{spec.name}: columns {nulls} must not be null; nothing written")
+        append_frame(self.lake, spec, df)
+
+    def read(self, table: str) -> pl.DataFrame:
+        """The whole table (the journal is small: rows per order, not per tick)."""
+        return self.lake.scan(live_table(table)).collect()
+
+
+def append_frame(lake: Lake, spec: TableSpec, df: pl.DataFrame) -> None:
+    """A blind append with retries on commit conflicts (appends never conflict in content)."""
+    from deltalake import DeltaTable, write_deltalake
+    from deltalake.exceptions import CommitFailedError
+
+    uri = lake.uri(spec)
+    data = df.to_arrow()
+    for attempt in range(_COMMIT_RETRIES):
+        try:
+            write_deltalake(uri, data, mode="append", storage_options=lake.storage_options)
+            break
+        except CommitFailedError:
+            if attempt == _COMMIT_RETRIES - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
+    table = DeltaTable(uri, storage_options=lake.storage_options)
+    if table.version() % _COMPACT_EVERY == 0 and table.version() > 0:
+        # Another writer may append meanwhile; the next multiple of the interval compacts.
+        with contextlib.suppress(CommitFailedError):
+            table.optimize.compact()
+
+
+def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...] = ()) -> BarData:
+    """The one feature-table version of a run, its rows at ``bar`` and the bar's closes."""
+    from lake import catalog
+    from trading.features.registry import registered_features
+
+    spec = catalog.features(timeframe, list(registered_features()))
+    version = lake.version(spec)
+    if version is None:
+        raise RuntimeError(f"{spec.name} does not exist yet; materialize features first")
+    tail = lake.scan(spec, version=version).filter(pl.col("ts") == bar).collect()
+    closes = (
+        lake.scan(catalog.candles(timeframe))
+        .filter(pl.col("ts") == bar)
+        .select("venue", "symbol", "close")
+        .collect()
+    )
+    prices = {(r["venue"], r["symbol"]): r["close"] for r in closes.iter_rows(named=True)}
+    return BarData(bar, tail, version, prices, failing)
+
+
+def newest_bar(lake: Lake, timeframe: str) -> datetime | None:
+    """The newest bar in the feature table (what the sensor trades)."""
+    from lake import catalog
+    from trading.features.registry import registered_features
+
+    spec = catalog.features(timeframe, list(registered_features()))
+    if not lake.exists(spec):
+        return None
+    newest = lake.scan(spec).select(pl.col("ts").max()).collect().item()
+    return newest if isinstance(newest, datetime) else None

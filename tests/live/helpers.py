@@ -16,6 +16,7 @@ from tests.conftest import small_config_dict
 from trading.config import KeelConfig, parse_config
 from trading.features.inputs import feature_input
 from trading.features.registry import compute_features, registered_features
+from trading.venues.base import RetryableError
 from trading.venues.factory import build_venue
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
@@ -56,7 +57,9 @@ def seed_lake(config: KeelConfig, lake: Lake, days: int = DAYS) -> list[datetime
     return [START + timedelta(hours=h) for h in range(days * 24)]
 
 
-def paper_setup(config: KeelConfig, lake: Lake, tmp: Path, start: datetime) -> tuple[Setup, SimClock]:
+def paper_setup(
+    config: KeelConfig, lake: Lake, tmp: Path, start: datetime
+) -> tuple[Setup, SimClock]:
     """A paper-only set-up on a simulated clock, journal in its own lake."""
     clock = SimClock(start)
     setup = Setup(
@@ -69,3 +72,94 @@ def paper_setup(config: KeelConfig, lake: Lake, tmp: Path, start: datetime) -> t
         sleep=lambda _: None,
     )
     return setup, clock
+
+
+class FaultyVenue:
+    """A venue with network faults around a real simulated account: what a flaky exchange does.
+
+    ``lost_ack``: the next creates reach the venue but their answer is lost (a timeout);
+    ``outage``: every call fails with a timeout; ``duplicate_fills``: fill reports come twice;
+    ``on_create``: called before each create (a halt arriving mid-run, a kill)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.lost_ack = 0
+        self.outage = False
+        self.duplicate_fills = False
+        self.on_create: Any = None
+        self.resent: list[str] = []  # creates sent for an id the venue already had
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.inner, name)
+        if callable(attr) and self.outage:
+
+            def down(*args: Any, **kwargs: Any) -> Any:
+                raise RetryableError(self.inner.name, name, "timed out (injected outage)")
+
+            return down
+        return attr
+
+    def create_order(self, request: Any) -> Any:
+        if self.on_create is not None:
+            self.on_create(request)
+        if self.outage:
+            raise RetryableError(self.inner.name, "create_order", "timed out (injected outage)")
+        if any(o["client_order_id"] == request.client_order_id for o in self._orders()):
+            self.resent.append(request.client_order_id)
+        order = self.inner.create_order(request)
+        if self.lost_ack > 0:
+            self.lost_ack -= 1
+            raise RetryableError(self.inner.name, "create_order", "timed out after sending")
+        return order
+
+    def fetch_fills(self, since: Any = None) -> pl.DataFrame:
+        if self.outage:
+            raise RetryableError(self.inner.name, "fetch_fills", "timed out (injected outage)")
+        fills = self.inner.fetch_fills(since)
+        return pl.concat([fills, fills]) if self.duplicate_fills else fills
+
+    def _orders(self) -> list[dict[str, Any]]:
+        return list(self.inner._load()["orders"].values())
+
+
+def faulty(setup: Setup) -> dict[str, FaultyVenue]:
+    """Wrap every account's venue of a set-up in a ``FaultyVenue``; returns them by venue."""
+    import dataclasses
+
+    out = {}
+    accounts = setup.accounts()
+    for key, account in list(accounts.items()):
+        wrapper = FaultyVenue(account.venue)
+        accounts[key] = dataclasses.replace(account, venue=wrapper)  # type: ignore[arg-type]
+        out[key[1]] = wrapper
+    return out
+
+
+def assert_books_agree(setup: Setup) -> None:
+    """Every order placed once and journalled, every fill recorded once, ledger = venue."""
+    from lake.live import LakeJournal
+    from trading.live.ledger import Ledger
+    from trading.live.reconcile import venue_positions
+
+    journal = LakeJournal(setup.journal_lake)
+    orders = journal.read("orders")
+    assert orders.select("account", "venue", "client_order_id").is_unique().all()
+    fills = journal.read("fills")
+    assert fills.select("account", "venue", "fill_id").is_unique().all()
+    ledger = Ledger.from_journal(journal)
+    for (kind, name), account in setup.accounts().items():
+        venue: Any = account.venue
+        inner = venue.inner if isinstance(venue, FaultyVenue) else venue
+        if isinstance(venue, FaultyVenue):
+            assert venue.resent == [], f"{name}: creates resent for {venue.resent}"
+        state = inner._load()
+        journalled = set(orders.filter(account=kind, venue=name)["client_order_id"])
+        at_venue = {o["client_order_id"] for o in state["orders"].values()}
+        assert {c for c in at_venue if c.startswith("keel-")} <= journalled
+        assert set(fills.filter(account=kind, venue=name)["fill_id"]) == {
+            f["fill_id"] for f in state["fills"]
+        }
+        steps = {i.symbol: i.amount_step for i in account.instruments}
+        for symbol, held in venue_positions(inner, list(account.instruments)).items():
+            mine = ledger.position(kind, name, symbol)
+            assert abs(mine - held) <= 0.5 * steps[symbol], (name, symbol, mine, held)

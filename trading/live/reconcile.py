@@ -114,9 +114,11 @@ def reconcile(
     positions = {
         s: ledger.position(account, name, s) for s in {i.symbol for i in instruments} | set(held)
     }
+    seen: set[str] = set()
     for f in fills.iter_rows(named=True):
-        if (account, name, f["fill_id"]) in ledger.fills:
-            continue
+        if (account, name, f["fill_id"]) in ledger.fills or f["fill_id"] in seen:
+            continue  # one row per (venue, fill id), however often the venue reports it
+        seen.add(f["fill_id"])
         known = own.get(f["client_order_id"] or "")
         origin = "before_keel" if cold else ("keel" if known else "adopted")
         out.fills.append(

@@ -86,6 +86,7 @@ class TradingRun:
     def __init__(self, run_id: str, data: BarData, parts: RunParts) -> None:
         self.run_id, self.data, self.parts = run_id, data, parts
         self.report = RunReport(run_id, data.bar)
+        self.recorded: set[tuple[str, str, str]] = set()  # fills journalled by this run
 
     def stamp(self, **columns: Any) -> dict[str, Any]:
         """A journal row with the run's id, bar and time."""
@@ -143,6 +144,7 @@ class TradingRun:
             self.parts.journal.append("fills", r.fills)
             self.parts.journal.append("reconciliations", r.rows)
             self.report.fills += [f for f in r.fills if f["origin"] != "before_keel"]
+            self.recorded |= {(f["account"], f["venue"], f["fill_id"]) for f in r.fills}
             if r.refused:
                 self.report.refused.append(r.refused)
             out[key] = r
@@ -301,11 +303,12 @@ class TradingRun:
             return
         mine = {o.intent.client_order_id: o.intent for o in self.report.orders}
         own = {cid for (a, v, cid) in ledger.orders if a == kind and v == venue.name}
-        seen = {f["fill_id"] for f in self.report.fills if f["venue"] == venue.name}
         rows = []
         for f in fills.iter_rows(named=True):
-            if (kind, venue.name, f["fill_id"]) in ledger.fills or f["fill_id"] in seen:
-                continue
+            key = (kind, venue.name, f["fill_id"])
+            if key in ledger.fills or key in self.recorded:
+                continue  # one row per (venue, fill id), however often the venue reports it
+            self.recorded.add(key)
             intent = mine.get(f["client_order_id"] or "")
             origin = "keel" if intent is not None or f["client_order_id"] in own else "adopted"
             rows.append(

@@ -14,6 +14,7 @@ from lake.store import Lake
 from trading.config import KeelConfig
 from trading.live.config import TRADING_STAGES, Deployment, Stage, deployments
 from trading.live.decide import resolve
+from trading.live.journal import Journal
 from trading.live.run import Account, RunParts, RunReport, TradingRun
 from trading.timeframes import timeframe_delta, utc_now
 from trading.venues.base import Venue
@@ -43,6 +44,7 @@ class Setup:
     paper_only: bool = False  # a replay trades every stage on paper accounts
     sleep: Callable[[float], None] = time.sleep
     strategies: tuple[Deployment, ...] | None = None
+    journal: Journal | None = None  # default: the journal lake's live/* tables
     _accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
 
     def deployments(self) -> list[Deployment]:
@@ -83,7 +85,7 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
     timeframe = config.data.research_timeframe
     data = read_bar(setup.lake, timeframe, bar, failing)
     parts = RunParts(
-        journal=LakeJournal(setup.journal_lake),
+        journal=setup.journal or LakeJournal(setup.journal_lake),
         accounts=setup.accounts(),
         deployed=resolve(setup.deployments()),
         bar_length=timeframe_delta(timeframe),

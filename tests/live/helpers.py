@@ -87,6 +87,7 @@ class FaultyVenue:
         self.outage = False
         self.duplicate_fills = False
         self.on_create: Any = None
+        self.after_create: Any = None
         self.resent: list[str] = []  # creates sent for an id the venue already had
 
     def __getattr__(self, name: str) -> Any:
@@ -107,6 +108,8 @@ class FaultyVenue:
         if any(o["client_order_id"] == request.client_order_id for o in self._orders()):
             self.resent.append(request.client_order_id)
         order = self.inner.create_order(request)
+        if self.after_create is not None:
+            self.after_create(order)
         if self.lost_ack > 0:
             self.lost_ack -= 1
             raise RetryableError(self.inner.name, "create_order", "timed out after sending")
@@ -115,7 +118,7 @@ class FaultyVenue:
     def fetch_fills(self, since: Any = None) -> pl.DataFrame:
         if self.outage:
             raise RetryableError(self.inner.name, "fetch_fills", "timed out (injected outage)")
-        fills = self.inner.fetch_fills(since)
+        fills: pl.DataFrame = self.inner.fetch_fills(since)
         return pl.concat([fills, fills]) if self.duplicate_fills else fills
 
     def _orders(self) -> list[dict[str, Any]]:

@@ -6,12 +6,12 @@ import polars as pl
 
 from trading.live.plan import Contribution, Limits, client_order_id, plan_orders
 from trading.live.states import STATE_LAYOUT, TradingStates, change
-from trading.venues.base import Instrument
+from trading.venues.base import Instrument, InstrumentKind
 
 BAR = datetime(2024, 3, 1, 5, tzinfo=UTC)
 
 
-def _instrument(symbol: str, kind: str = "swap") -> Instrument:
+def _instrument(symbol: str, kind: InstrumentKind = "swap") -> Instrument:
     return Instrument(
         "v", symbol, symbol[:3], "USDT", "USDT", kind, 1.0, 0.1, 0.001, 0.001, 5.0, 0.0002, 0.0005
     )  # type: ignore[arg-type]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
-from assets.live_run import replay, run_bar
+from assets.live_run import Setup, SimClock, replay, run_bar
 from lake import catalog
 from lake.live import LakeJournal
 from lake.store import Lake
@@ -23,120 +24,114 @@ from trading.features.registry import registered_features
 from trading.live.parity import differences, research_targets
 from trading.venues.base import OrderRequest
 
+Seeded = tuple[Path, list[datetime]]
+
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[object]]:
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     root = tmp_path_factory.mktemp("seeded")
     config = live_config(root)
     bars = seed_lake(config, Lake(root / "lake"))
-    return root, bars  # type: ignore[return-value]
+    return root, bars
 
 
-def _setup(
-    seeded: tuple[Path, list[object]], tmp: Path, **live: object
-) -> tuple[object, object, list[object]]:
+def _setup(seeded: Seeded, tmp: Path, **live: object) -> tuple[Setup, SimClock, list[datetime]]:
     root, bars = seeded
     config = live_config(root, **live)
-    setup, clock = paper_setup(config, Lake(root / "lake"), tmp, bars[0])  # type: ignore[arg-type]
+    setup, clock = paper_setup(config, Lake(root / "lake"), tmp, bars[0])
     return setup, clock, bars
 
 
 def test_replay_places_each_order_once_and_the_ledger_equals_the_venue(
-    seeded: tuple[Path, list[object]], tmp_path: Path
+    seeded: Seeded, tmp_path: Path
 ) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
-    reports = replay(setup, bars[:12], clock)  # type: ignore[arg-type]
+    reports = replay(setup, bars[:12], clock)
     assert all(r.decided for r in reports)
     assert sum(len(r.orders) for r in reports) > 10
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    assert_books_agree(setup)
 
 
 def test_every_replayed_decision_equals_research_for_its_bar_and_feature_version(
-    seeded: tuple[Path, list[object]], tmp_path: Path
+    seeded: Seeded, tmp_path: Path
 ) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
-    replay(setup, bars[:6], clock)  # type: ignore[arg-type]
-    decisions = LakeJournal(setup.journal_lake).read("decisions")  # type: ignore[attr-defined]
-    features = setup.lake.scan(  # type: ignore[attr-defined]
-        __import__("lake.catalog", fromlist=["features"]).features(
-            "1h",
-            list(__import__("trading.features.registry", fromlist=["x"]).registered_features()),
-        ),
-        version=int(decisions["features_version"][0]),
-    ).collect()
-    research = research_targets(features, sorted(set(decisions["strategy"])), bars[:6])  # type: ignore[arg-type]
+    replay(setup, bars[:6], clock)
+    decisions = LakeJournal(setup.journal_lake).read("decisions")
+    spec = catalog.features("1h", list(registered_features()))
+    version = int(decisions["features_version"][0])
+    features = setup.lake.scan(spec, version=version).collect()
+    research = research_targets(features, sorted(set(decisions["strategy"])), bars[:6])
     assert decisions.height == 6 * 15
     assert differences(decisions, research).is_empty()
     tampered = decisions.with_columns(weight=pl.col("weight") + 1e-9)
     assert differences(tampered, research).height == decisions.height
 
 
-def _journal(setup: object) -> LakeJournal:
-    return LakeJournal(setup.journal_lake)  # type: ignore[attr-defined]
+def _journal(setup: Setup) -> LakeJournal:
+    return LakeJournal(setup.journal_lake)
 
 
-def _at(clock: object, bar: object) -> None:
-    clock.now = bar + timedelta(hours=1, seconds=1)  # type: ignore[attr-defined, operator]
+def _at(clock: SimClock, bar: datetime) -> None:
+    clock.now = bar + timedelta(hours=1, seconds=1)
 
 
-def test_a_bar_run_twice_places_no_second_order(
-    seeded: tuple[Path, list[object]], tmp_path: Path
-) -> None:
+def test_a_bar_run_twice_places_no_second_order(seeded: Seeded, tmp_path: Path) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
     _at(clock, bars[0])
-    first = run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
-    again = run_bar(setup, "r2", bars[0])  # type: ignore[arg-type]
+    first = run_bar(setup, "r1", bars[0])
+    again = run_bar(setup, "r2", bars[0])
     assert len(first.orders) > 0
     assert again.orders == []
     assert _journal(setup).read("orders").height == len(first.orders)
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    assert_books_agree(setup)
 
 
 def test_cold_start_adopts_positions_already_open_at_the_venue(
-    seeded: tuple[Path, list[object]], tmp_path: Path
+    seeded: Seeded, tmp_path: Path
 ) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
     _at(clock, bars[0])
-    venue = setup.accounts()[("paper", "sim_a")].venue  # type: ignore[attr-defined]
+    venue = setup.accounts()[("paper", "sim_a")].venue
     venue.create_order(OrderRequest("BTC/USDT:USDT", "sell", 0.5, "manual-1"))
-    report = run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
+    report = run_bar(setup, "r1", bars[0])
     assert report.refused == []
     opening = _journal(setup).read("reconciliations").filter(action="opening", venue="sim_a")
     assert opening.filter(symbol="BTC/USDT:USDT")["difference"].to_list() == [-0.5]
     assert _journal(setup).read("fills").filter(fill_id="sim_a-f2")["origin"].to_list() == [
         "before_keel"
     ]
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    assert_books_agree(setup)
 
 
 def test_fills_made_while_keel_was_down_are_adopted_on_restart(
-    seeded: tuple[Path, list[object]], tmp_path: Path
+    seeded: Seeded, tmp_path: Path
 ) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
     _at(clock, bars[0])
-    run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
-    venue = setup.accounts()[("paper", "sim_a")].venue  # type: ignore[attr-defined]
+    run_bar(setup, "r1", bars[0])
+    venue = setup.accounts()[("paper", "sim_a")].venue
     _at(clock, bars[1])
     venue.create_order(OrderRequest("ETH/USDT", "buy", 0.3, "manual-while-down"))
-    report = run_bar(setup, "r2", bars[1])  # type: ignore[arg-type]
+    report = run_bar(setup, "r2", bars[1])
     adopted = _journal(setup).read("fills").filter(client_order_id="manual-while-down")
     assert adopted["origin"].to_list() == ["adopted"]
     assert report.refused == []
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    assert_books_agree(setup)
 
 
 def test_positions_that_disagree_refuse_the_venue_and_name_the_fix(
-    seeded: tuple[Path, list[object]], tmp_path: Path
+    seeded: Seeded, tmp_path: Path
 ) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
     _at(clock, bars[0])
-    run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
-    venue = setup.accounts()[("paper", "sim_b")].venue  # type: ignore[attr-defined]
+    run_bar(setup, "r1", bars[0])
+    venue: Any = setup.accounts()[("paper", "sim_b")].venue
     state = venue._load()
     state["positions"]["SOL/USDT:USDT"] = {"size": 7.0, "entry_price": 100.0}  # e.g. a liquidation
     venue._save(state)
     _at(clock, bars[1])
-    report = run_bar(setup, "r2", bars[1])  # type: ignore[arg-type]
+    report = run_bar(setup, "r2", bars[1])
     (refusal,) = report.refused
     assert "sim_b (paper)" in refusal
     assert "SOL/USDT:USDT" in refusal
@@ -145,25 +140,23 @@ def test_positions_that_disagree_refuse_the_venue_and_name_the_fix(
     assert any(d["reason"] == "unreconciled" for d in report.denials)
 
 
-def test_a_lost_acknowledgement_is_looked_up_not_resent(
-    seeded: tuple[Path, list[object]], tmp_path: Path
-) -> None:
+def test_a_lost_acknowledgement_is_looked_up_not_resent(seeded: Seeded, tmp_path: Path) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
-    venues = faulty(setup)  # type: ignore[arg-type]
+    venues = faulty(setup)
     venues["sim_a"].lost_ack = 2
     _at(clock, bars[0])
-    report = run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
+    report = run_bar(setup, "r1", bars[0])
     found = [o for o in report.orders if "found by look-up" in o.detail]
     assert len(found) == 2
     assert all(o.event == "closed" for o in found)
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    assert_books_agree(setup)
 
 
 def test_an_outage_mid_run_keeps_the_order_in_flight_and_reduces_the_venue(
-    seeded: tuple[Path, list[object]], tmp_path: Path
+    seeded: Seeded, tmp_path: Path
 ) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
-    venues = faulty(setup)  # type: ignore[arg-type]
+    venues = faulty(setup)
     sent: list[str] = []
 
     def fail_after_first(request: OrderRequest) -> None:
@@ -172,7 +165,7 @@ def test_an_outage_mid_run_keeps_the_order_in_flight_and_reduces_the_venue(
 
     venues["sim_a"].on_create = fail_after_first
     _at(clock, bars[0])
-    report = run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
+    report = run_bar(setup, "r1", bars[0])
     unknown = [o for o in report.orders if o.event == "unknown"]
     assert len(unknown) == 1
     assert any("sim_a set to REDUCING" in n for n in report.notes)
@@ -182,7 +175,7 @@ def test_an_outage_mid_run_keeps_the_order_in_flight_and_reduces_the_venue(
     venues["sim_a"].outage = False
     venues["sim_a"].on_create = None
     _at(clock, bars[1])
-    after = run_bar(setup, "r2", bars[1])  # type: ignore[arg-type]
+    after = run_bar(setup, "r2", bars[1])
     assert after.refused == []
     settled = (
         _journal(setup)
@@ -190,53 +183,50 @@ def test_an_outage_mid_run_keeps_the_order_in_flight_and_reduces_the_venue(
         .filter(client_order_id=unknown[0].intent.client_order_id)
     )
     assert settled.sort("at")["event"].to_list()[-1] == "not_found"
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    assert_books_agree(setup)
 
 
-def test_duplicated_fill_reports_are_recorded_once(
-    seeded: tuple[Path, list[object]], tmp_path: Path
-) -> None:
+def test_duplicated_fill_reports_are_recorded_once(seeded: Seeded, tmp_path: Path) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
-    for v in faulty(setup).values():  # type: ignore[arg-type]
+    for v in faulty(setup).values():
         v.duplicate_fills = True
-    replay(setup, bars[:3], clock)  # type: ignore[arg-type]
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    replay(setup, bars[:3], clock)
+    assert_books_agree(setup)
 
 
-def test_a_halt_during_a_run_stops_the_next_order(
-    seeded: tuple[Path, list[object]], tmp_path: Path
-) -> None:
+def test_a_halt_during_a_run_stops_the_next_order(seeded: Seeded, tmp_path: Path) -> None:
     from trading.live.states import change
 
     setup, clock, bars = _setup(seeded, tmp_path)
-    venues = faulty(setup)  # type: ignore[arg-type]
+    venues = faulty(setup)
 
     def halt(request: OrderRequest) -> None:
-        row = change("HALTED", clock.now, "drill", "cli").row()  # type: ignore[attr-defined]
+        row = change("HALTED", clock.now, "drill", "cli").row()
         _journal(setup).append("trading_states", [row])
         venues["sim_a"].on_create = None
 
     venues["sim_a"].on_create = halt
     _at(clock, bars[0])
-    report = run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
+    report = run_bar(setup, "r1", bars[0])
     assert len(report.orders) == 1
-    assert report.denials and {d["reason"] for d in report.denials} == {"halted"}
+    assert report.denials
+    assert {d["reason"] for d in report.denials} == {"halted"}
     _at(clock, bars[1])
-    halted = run_bar(setup, "r2", bars[1])  # type: ignore[arg-type]
+    halted = run_bar(setup, "r2", bars[1])
     assert halted.orders == []
-    assert_books_agree(setup)  # type: ignore[arg-type]
+    assert_books_agree(setup)
 
 
 def test_no_decision_on_stale_data_or_failing_blocking_checks(
-    seeded: tuple[Path, list[object]], tmp_path: Path
+    seeded: Seeded, tmp_path: Path
 ) -> None:
     setup, clock, bars = _setup(seeded, tmp_path)
-    clock.now = bars[0] + timedelta(hours=5)  # type: ignore[attr-defined, operator]
-    stale = run_bar(setup, "r1", bars[0])  # type: ignore[arg-type]
+    clock.now = bars[0] + timedelta(hours=5)
+    stale = run_bar(setup, "r1", bars[0])
     assert not stale.decided
     assert "stale" in stale.notes[0]
     _at(clock, bars[1])
-    gated = run_bar(setup, "r2", bars[1], ("market/sim_a/candles_1h:no_gaps",))  # type: ignore[arg-type]
+    gated = run_bar(setup, "r2", bars[1], ("market/sim_a/candles_1h:no_gaps",))
     assert not gated.decided
     assert "no_gaps" in gated.notes[0]
     assert _journal(setup).read("decisions").is_empty()

@@ -25,7 +25,9 @@ def research_targets(
         strategy(name)
         .targets(features)
         .filter(pl.col("ts").is_in(wanted.implode()))
-        .select(pl.lit(name).alias("strategy"), pl.col("ts").alias("bar"), "venue", "symbol", "weight")
+        .select(
+            strategy=pl.lit(name), bar=pl.col("ts"), venue="venue", symbol="symbol", weight="weight"
+        )
         for name in names
     ]
     schema = {

@@ -5,8 +5,6 @@ The bar comes from the run's ``keel/bar`` tag (set by the trading sensor, whose 
 bar, so a bar is never traded twice); a run started by hand trades the newest bar.
 """
 
-from __future__ import annotations
-
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -96,7 +94,7 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
         description="One bar of trading: reconcile, decide, net, route, risk, submit, record "
         "(journal in live/*).",
     )
-    def trading_run(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult[None]:
+    def trading_run(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult:  # type: ignore[type-arg]
         from assets.checks import failing_blocking_checks
         from assets.live_run import run_bar
         from lake.live import newest_bar

@@ -2,8 +2,6 @@
 the trading job for that bar. The run key is the bar, so however often the sensor fires, or a
 run is retried, a bar is traded at most once."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import datetime
 

@@ -205,8 +205,9 @@ def shortfall_table(config: KeelConfig, lake: Any, journal_lake: Any) -> pl.Data
 
     fills = journal_lake.scan(live_table("fills")).collect()
     orders = journal_lake.scan(live_table("orders")).collect()
+    net = journal_lake.scan(live_table("net_targets")).collect()
     if fills.is_empty():
-        return summary(shortfall(fills, orders, {}, pl.DataFrame()))
+        return summary(shortfall(fills, orders, {}, pl.DataFrame(), net))
     newest = fills["ts"].max()
     assert isinstance(newest, datetime)
     liquidity = (
@@ -224,4 +225,4 @@ def shortfall_table(config: KeelConfig, lake: Any, journal_lake: Any) -> pl.Data
         v.name: VenueCosts(getattr(v, "maker_fee", 0.0002), getattr(v, "taker_fee", 0.0005))
         for v in config.venues
     }
-    return summary(shortfall(fills, orders, costs, liquidity))
+    return summary(shortfall(fills, orders, costs, liquidity, net))

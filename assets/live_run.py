@@ -73,6 +73,12 @@ class Setup:
             )
         return self._accounts
 
+    def the_journal(self) -> Journal:
+        """The journal, opened once per set-up (it caches tables between runs)."""
+        if self.journal is None:
+            self.journal = LakeJournal(self.journal_lake)
+        return self.journal
+
     def _live_venue(self, name: str) -> Venue:
         if self.live_venue is None:
             raise ValueError(f"no live venue for {name}: this run trades paper accounts only")
@@ -85,7 +91,7 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
     timeframe = config.data.research_timeframe
     data = read_bar(setup.lake, timeframe, bar, failing)
     parts = RunParts(
-        journal=setup.journal or LakeJournal(setup.journal_lake),
+        journal=setup.the_journal(),
         accounts=setup.accounts(),
         deployed=resolve(setup.deployments()),
         bar_length=timeframe_delta(timeframe),

@@ -239,6 +239,7 @@ def demo() -> int:
         ok = backfill(start, today, datasets) and ok
     summary()
     ok = research() and ok
+    ok = cli_live.paper_replay(48) == 0 and ok
     return 0 if ok else 1
 
 

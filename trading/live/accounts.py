@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from trading.config import KeelConfig, SimVenueConfig, VenueConfig
-from trading.live.config import Stage, deployments
+from trading.live.config import Stage
 from trading.live.run import Account
 from trading.venues.base import Venue
 
@@ -44,10 +44,10 @@ def build_accounts(
     state_dir: Path,
     clock: Callable[[], datetime],
     live_venue: Callable[[str], Venue],
-    stages: tuple[Stage, ...] = ("paper", "live"),
+    stages: tuple[Stage, ...],
 ) -> dict[tuple[str, str], Account]:
-    """One account per venue and trading stage that has strategies deployed."""
-    used = {d.stage for d in deployments(config.live, stages)}
+    """One account per venue and trading stage (the stages that have strategies deployed)."""
+    used = set(stages)
     out: dict[tuple[str, str], Account] = {}
     for v in config.venues:
         if v.kind == "replay":

@@ -140,14 +140,18 @@ class TradingRun:
                 self.data.bar,
                 self.stamp,
             )
-            self.parts.journal.append("order_events", r.events)
-            self.parts.journal.append("fills", r.fills)
-            self.parts.journal.append("reconciliations", r.rows)
             self.report.fills += [f for f in r.fills if f["origin"] != "before_keel"]
             self.recorded |= {(f["account"], f["venue"], f["fill_id"]) for f in r.fills}
             if r.refused:
                 self.report.refused.append(r.refused)
             out[key] = r
+        # One commit per table for all accounts: a Delta commit costs more than its rows.
+        for table, rows in (
+            ("order_events", [e for r in out.values() for e in r.events]),
+            ("fills", [f for r in out.values() for f in r.fills]),
+            ("reconciliations", [x for r in out.values() for x in r.rows]),
+        ):
+            self.parts.journal.append(table, rows)
         return out
 
     def _decide(self) -> list[Contribution]:
@@ -231,13 +235,15 @@ class TradingRun:
         self, plan: Plan, ledger: Ledger, positions: Mapping[tuple[str, str, str], float]
     ) -> None:
         j = self.parts.journal
+        events: list[dict[str, Any]] = []
+        denials: list[dict[str, Any]] = []
+        fills: list[dict[str, Any]] = []
         by_account: dict[tuple[str, str], list[Any]] = {}
         for o in plan.orders:
             by_account.setdefault((o.account, o.venue), []).append(o)
         for (kind, venue_name), intents in sorted(by_account.items()):
             account = self.parts.accounts[(kind, venue_name)]
             submitter = Submitter(account.venue, self.parts.lookups, self.parts.sleep)
-            events, denials = [], []
             down = False
             for intent in intents:
                 states = self.states()  # a halt during the run stops the next order
@@ -262,10 +268,14 @@ class TradingRun:
                 if outcome.venue_down:
                     down = True
                     self._reduce_venue(venue_name, outcome.detail)
-            j.append("order_events", events)
-            j.append("denials", denials)
-            self.report.denials += denials
-            self._collect_fills(kind, account.venue, ledger)
+            fills += self._collect_fills(kind, account.venue, ledger)
+        # Outcomes are recorded after all sends: were the run killed before this, the intents
+        # (written ahead) let the next run's reconciliation find every order at its venue.
+        j.append("order_events", events)
+        j.append("denials", denials)
+        j.append("fills", fills)
+        self.report.denials += denials
+        self.report.fills += fills
 
     @staticmethod
     def _reduces(intent: Any, positions: Mapping[tuple[str, str, str], float]) -> bool:
@@ -294,13 +304,13 @@ class TradingRun:
             order_id=None, filled=0.0, detail=detail,
         )  # fmt: skip
 
-    def _collect_fills(self, kind: str, venue: Venue, ledger: Ledger) -> None:
+    def _collect_fills(self, kind: str, venue: Venue, ledger: Ledger) -> list[dict[str, Any]]:
         """The fills of this run's orders (and any other unseen ones), each recorded once."""
         try:
             fills = venue.fetch_fills(self.data.bar - timedelta(days=1))
         except (RetryableError, VenueError) as exc:
             self.report.notes.append(f"{venue.name}: fills not read ({exc}); next run adopts them")
-            return
+            return []
         mine = {o.intent.client_order_id: o.intent for o in self.report.orders}
         own = {cid for (a, v, cid) in ledger.orders if a == kind and v == venue.name}
         rows = []
@@ -320,5 +330,4 @@ class TradingRun:
                     origin=origin,
                 )
             )  # fmt: skip
-        self.parts.journal.append("fills", rows)
-        self.report.fills += rows
+        return rows

@@ -11,22 +11,49 @@ import polars as pl
 
 from trading.costs import VenueCosts, cost_rate
 
+_SCHEMA = {
+    "strategy": pl.String,
+    "account": pl.String,
+    "venue": pl.String,
+    "symbol": pl.String,
+    "notional": pl.Float64,
+    "realized_bps": pl.Float64,
+    "model_bps": pl.Float64,
+}
+
 
 def shortfall(
     fills: pl.DataFrame,
     orders: pl.DataFrame,
     costs: dict[str, VenueCosts],
     liquidity: pl.DataFrame,
+    net_targets: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Per fill of a Keel order: realized and modelled cost in bps.
+    """Per fill of a Keel order and contributing strategy: realized and modelled cost in bps,
+    the fill's notional split by each strategy's share of the net target (|contribution|).
 
     ``liquidity`` holds ``venue, symbol, adv`` (daily traded value) and ``daily_vol``."""
     keel = fills.filter(pl.col("origin") == "keel")
-    joined = keel.join(
-        orders.select("account", "venue", "client_order_id", pl.col("price").alias("decision")),
-        on=["account", "venue", "client_order_id"],
-        how="inner",
-    ).join(liquidity, on=["venue", "symbol"], how="left")
+    if keel.is_empty():
+        return pl.DataFrame(schema=_SCHEMA)
+    where = ["run_id", "account", "venue", "symbol"]
+    shares = (
+        net_targets.select(*where, "strategy", share=pl.col("contribution").abs())
+        .with_columns(share=pl.col("share") / pl.col("share").sum().over(where))
+        .filter(pl.col("share") > 0)
+    )
+    joined = (
+        keel.drop("strategy", "run_id")
+        .join(
+            orders.select(
+                "run_id", "account", "venue", "client_order_id", pl.col("price").alias("decision")
+            ),
+            on=["account", "venue", "client_order_id"],
+            how="inner",
+        )
+        .join(shares, on=where, how="inner")
+        .join(liquidity, on=["venue", "symbol"], how="left")
+    )
     rows = []
     for r in joined.iter_rows(named=True):
         notional = r["amount"] * r["price"]
@@ -36,28 +63,18 @@ def shortfall(
         adv = r["adv"] if r["adv"] is not None else float("nan")
         vol = r["daily_vol"] if r["daily_vol"] is not None else 0.0
         model = cost_rate(notional, venue_costs, adv, vol, "taker")
-        for name in r["strategy"].split(","):
-            rows.append(
-                {
-                    "strategy": name,
-                    "account": r["account"],
-                    "venue": r["venue"],
-                    "symbol": r["symbol"],
-                    "notional": notional,
-                    "realized_bps": realized * 1e4,
-                    "model_bps": model * 1e4,
-                }
-            )
-    schema = {
-        "strategy": pl.String,
-        "account": pl.String,
-        "venue": pl.String,
-        "symbol": pl.String,
-        "notional": pl.Float64,
-        "realized_bps": pl.Float64,
-        "model_bps": pl.Float64,
-    }
-    return pl.DataFrame(rows, schema=schema)
+        rows.append(
+            {
+                "strategy": r["strategy"],
+                "account": r["account"],
+                "venue": r["venue"],
+                "symbol": r["symbol"],
+                "notional": notional * r["share"],
+                "realized_bps": realized * 1e4,
+                "model_bps": model * 1e4,
+            }
+        )
+    return pl.DataFrame(rows, schema=_SCHEMA)
 
 
 def summary(per_fill: pl.DataFrame) -> pl.DataFrame:

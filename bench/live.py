@@ -81,6 +81,7 @@ def end_to_end(n_bars: int) -> list[float]:
     definitions = build_definitions(config, str(path), keel)
     sensor = definitions.resolve_sensor_def(TRADING_SENSOR)
     job = definitions.resolve_job_def("trading")
+    (tmp / "dagster").mkdir()
     instance = DagsterInstance.local_temp(str(tmp / "dagster"))
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     journal = LakeJournal(lake)

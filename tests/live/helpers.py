@@ -84,6 +84,7 @@ class FaultyVenue:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.lost_ack = 0
+        self.lost_request = 0
         self.outage = False
         self.duplicate_fills = False
         self.on_create: Any = None
@@ -105,6 +106,9 @@ class FaultyVenue:
             self.on_create(request)
         if self.outage:
             raise RetryableError(self.inner.name, "create_order", "timed out (injected outage)")
+        if self.lost_request > 0:
+            self.lost_request -= 1
+            raise RetryableError(self.inner.name, "create_order", "timed out before arriving")
         if any(o["client_order_id"] == request.client_order_id for o in self._orders()):
             self.resent.append(request.client_order_id)
         order = self.inner.create_order(request)

@@ -231,3 +231,24 @@ def test_no_decision_on_stale_data_or_failing_blocking_checks(
     assert "no_gaps" in gated.notes[0]
     assert _journal(setup).read("decisions").is_empty()
     assert _journal(setup).read("orders").is_empty()
+
+
+def test_a_create_lost_on_the_way_is_not_resent_and_the_next_run_settles_it(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    setup, clock, bars = _setup(seeded, tmp_path)
+    venues = faulty(setup)
+    venues["sim_b"].lost_request = 1
+    _at(clock, bars[0])
+    report = run_bar(setup, "r1", bars[0])
+    (lost,) = [o for o in report.orders if o.event == "unknown"]
+    assert "never resent" in lost.detail
+    assert lost.lookups == 1
+    assert not any("REDUCING" in n for n in report.notes)  # the venue answered the look-up
+    _at(clock, bars[1])
+    run_bar(setup, "r2", bars[1])
+    events = (
+        _journal(setup).read("order_events").filter(client_order_id=lost.intent.client_order_id)
+    )
+    assert events.sort("at")["event"].to_list()[-1] == "not_found"
+    assert_books_agree(setup)

@@ -11,7 +11,7 @@ say, the order stays in flight, the venue goes REDUCING and the run says so.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from trading.live.reconcile import find_order
@@ -70,36 +70,39 @@ class Submitter:
     lookups: int
     sleep: Callable[[float], None]
     backoff: float = 0.5
-    log: list[str] = field(default_factory=list)
 
     def submit(self, intent: OrderIntent) -> Outcome:
-        """Send once; on an unknown outcome, look up; resend only after a definite not-found."""
-        for attempt in range(2):
-            try:
-                order = self.venue.create_order(intent.request())
-                return Outcome(intent, order.status, order)
-            except (RetryableError, BackoffError) as exc:
-                found, looked, definite = self._look_up(intent)
-                if found is not None:
-                    return Outcome(intent, found.status, found, f"found by look-up after {exc}")
-                if not definite:
-                    return Outcome(
-                        intent,
-                        "unknown",
-                        None,
-                        f"create timed out ({exc}); {looked} look-ups unanswered",
-                        looked,
-                        venue_down=True,
-                    )
-                if attempt == 1:
-                    return Outcome(
-                        intent, "unknown", None, f"create failed twice, venue has no order: {exc}"
-                    )
-                self.log.append(f"{intent.client_order_id}: not at the venue after {exc}; resent")
-            except HaltError as exc:
-                # The venue refused this order (funds, size, symbol): final, never resent.
-                return Outcome(intent, "rejected", None, str(exc))
-        raise AssertionError("unreachable")
+        """Send once. On an unknown outcome, look the order up; never send it again in this
+        run, even when the venue says it has no such order: exchanges report orders they
+        accepted as missing for seconds to minutes (Binance's "Order does not exist" FAQ), so
+        the intent stays in flight and the next run's reconciliation settles it."""
+        try:
+            order = self.venue.create_order(intent.request())
+            return Outcome(intent, order.status, order)
+        except (RetryableError, BackoffError) as exc:
+            found, looked, definite = self._look_up(intent)
+            if found is not None:
+                return Outcome(intent, found.status, found, f"found by look-up after {exc}", looked)
+            if definite:
+                return Outcome(
+                    intent,
+                    "unknown",
+                    None,
+                    f"create timed out ({exc}); not at the venue yet; left in flight, never "
+                    "resent: the next run settles it",
+                    looked,
+                )
+            return Outcome(
+                intent,
+                "unknown",
+                None,
+                f"create timed out ({exc}); {looked} look-ups unanswered",
+                looked,
+                venue_down=True,
+            )
+        except HaltError as exc:
+            # The venue refused this order (funds, size, symbol): final, never resent.
+            return Outcome(intent, "rejected", None, str(exc))
 
     def _look_up(self, intent: OrderIntent) -> tuple[Order | None, int, bool]:
         """(order, look-ups made, whether the answer is definite)."""

@@ -138,6 +138,7 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
                 else MetadataValue.text("none"),
                 "fills": len(report.fills),
                 "refused_venues": MetadataValue.text("\n".join(report.refused) or "none"),
+                "trading_states": MetadataValue.text("\n".join(state_lines(setup)) or "none"),
                 "notes": MetadataValue.text("\n".join(report.notes) or "none"),
             },
             check_results=[
@@ -163,7 +164,11 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
         "order: implementation shortfall in bps per strategy and venue.",
     )
     def implementation_shortfall(keel: KeelResource) -> MaterializeResult[None]:
+        from lake.live import shortfall_table as spec
+
         table = shortfall_table(keel.config(), keel.lake(), keel.lake())
+        if table.height:
+            keel.lake().replace(spec(), table, "account")
         return MaterializeResult(
             metadata={
                 "shortfall": md_table(table),
@@ -172,6 +177,17 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
         )
 
     return [trading_run, implementation_shortfall]
+
+
+def state_lines(setup: Any) -> list[str]:
+    """Every scope that is not ACTIVE, with when and why (the UI and ``keel states``)."""
+    from trading.live.states import TradingStates
+
+    states = TradingStates.from_log(setup.the_journal().read("trading_states"))
+    return [
+        f"{c.state} {c.scope} {c.target}: {c.reason} ({c.source}, {c.at:%Y-%m-%d %H:%M} UTC)"
+        for c in states.non_active()
+    ]
 
 
 def parity_differences(

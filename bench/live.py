@@ -108,7 +108,6 @@ def end_to_end(n_bars: int) -> list[float]:
 
 def decision_step(n_strategies: int) -> tuple[float, int]:
     """Best-of seconds of read tail + decide (n strategies) + net/route/risk, and orders."""
-    from assets.live_run import Setup
     from lake.live import read_bar
     from lake.store import Lake
     from trading.config import load_config
@@ -134,11 +133,9 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
     k = 0
     while len(chosen) < n_strategies:  # wide sweeps of trend, like bench.definitions_load
         k += 1
-        chosen.append(Strategy(trend, trend.params(scale=0.01 * k, min_strength=0.001 * k)))
+        params = trend.params.model_validate({"scale": 0.01 * k, "min_strength": 0.001 * k})
+        chosen.append(Strategy(trend, params))
     deployed = [Deployed(s, Deployment(strategy=s.name, capital=1000.0)) for s in chosen]
-    setup = Setup(config, lake, lake, tmp / "state")
-    accounts = setup.accounts() if config.live.strategies else None
-    del accounts
     from trading.venues.factory import build_venue
 
     instruments = {

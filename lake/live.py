@@ -48,6 +48,25 @@ def live_table(table: str) -> TableSpec:
     )
 
 
+SHORTFALL: dict[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "account": pl.String(),
+    "venue": pl.String(),
+    "fills": pl.Int64(),
+    "notional": pl.Float64(),
+    "realized_bps": pl.Float64(),
+    "model_bps": pl.Float64(),
+    "excess_bps": pl.Float64(),
+}
+
+
+@cache
+def shortfall_table() -> TableSpec:
+    """``live/shortfall``: realized cost against the research cost model per strategy, account
+    and venue, recomputed whole after each run: what research calibrates its costs from."""
+    return TableSpec("live/shortfall", SHORTFALL, ("strategy", "account", "venue"), (), _no_rules)
+
+
 class LakeJournal:
     """The ``Journal`` of the trading run, on the lake."""
 

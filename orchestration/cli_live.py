@@ -217,17 +217,12 @@ def adopt_positions(venue: str, account: str, reason: str) -> int:
 
 def state_lines() -> list[str]:
     """Scopes that are not ACTIVE (for ``keel status``)."""
-    from lake.live import LakeJournal
-    from trading.live.states import TradingStates
+    from assets.live import state_lines as lines
 
-    states = TradingStates.from_log(LakeJournal(_setup().journal_lake).read("trading_states"))
-    changed = states.non_active()
+    changed = lines(_setup())
     if not changed:
         return ["trading states: all ACTIVE"]
-    return ["trading states:"] + [
-        f"  {c.state:9} {c.scope} {c.target}: {c.reason} ({c.source}, {c.at:%Y-%m-%d %H:%M})"
-        for c in changed
-    ]
+    return ["trading states:"] + [f"  {line}" for line in changed]
 
 
 def paper_replay(bars: int) -> int:

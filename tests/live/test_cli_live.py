@@ -76,7 +76,7 @@ def test_halt_is_recorded_with_reason_cancels_open_orders_and_resume_undoes_it(
     assert "cancelled keel-resting" in out
     assert venue.fetch_open_orders().is_empty()
     assert main(["states"]) == 0
-    assert "HALTED    venue sim_a: exchange incident (cli" in capsys.readouterr().out
+    assert "HALTED venue sim_a: exchange incident (cli" in capsys.readouterr().out
 
     clock.now += timedelta(hours=1)
     halted = run_bar(setup, "r2", START + timedelta(hours=1))

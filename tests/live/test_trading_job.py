@@ -11,7 +11,7 @@ import pytest
 from dagster import DagsterInstance, RunRequest, build_sensor_context
 
 from assets.live import BAR_TAG, TRADING_RUN
-from lake.live import LakeJournal
+from lake.live import LakeJournal, shortfall_table
 from lake.store import Lake
 from orchestration.definitions import build_definitions
 from orchestration.resources import KeelResource
@@ -98,3 +98,8 @@ def test_trading_job_trades_the_bar_with_parity_and_records_the_journal(
     assert again.success
     assert journal.read("orders").height == orders.height
     assert TRADING_RUN.path == ["live", "trading_run"]
+    shortfall = keel.lake().scan(shortfall_table()).collect()
+    assert set(shortfall["strategy"]) == {"basis", "trend"} & set(
+        orders["strategy"].str.split(",").explode()
+    )
+    assert (shortfall["fills"] > 0).all()

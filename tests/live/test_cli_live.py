@@ -115,10 +115,13 @@ def test_adopt_positions_makes_the_ledger_equal_the_venue(
     setup = setup_for(keel)
     setup.clock = SimClock(START + timedelta(hours=1, seconds=1))
     run_bar(setup, "r1", START)
-    venue = setup.accounts()[("paper", "sim_a")].venue
-    state = venue._load()  # type: ignore[attr-defined]
-    state["positions"]["BTC/USDT:USDT"] = {"size": 3.0, "entry_price": 60000.0}
-    venue._save(state)  # type: ignore[attr-defined]
+    # A position appears at the venue that no fill explains (say an exchange-side liquidation
+    # or transfer): the ledger misses it. Modelled by a journal row that moves the ledger.
+    row = {"run_id": "x", "bar": START, "strategy": "*", "account": "paper", "venue": "sim_a"}
+    row |= {"symbol": "BTC/USDT:USDT", "ledger": 0.0, "venue_position": 0.0, "difference": -3.0}
+    LakeJournal(setup.journal_lake).append(
+        "reconciliations", [row | {"action": "adjusted", "detail": "lost", "at": START}]
+    )
     setup.clock.now += timedelta(hours=1)  # type: ignore[operator]
     assert run_bar(setup, "r2", START + timedelta(hours=1)).refused
     assert (
@@ -130,5 +133,10 @@ def test_adopt_positions_makes_the_ledger_equal_the_venue(
     assert "BTC/USDT:USDT: ledger" in capsys.readouterr().out
     setup.clock.now += timedelta(hours=1)  # type: ignore[operator]
     assert run_bar(setup, "r3", START + timedelta(hours=2)).refused == []
-    adjusted = LakeJournal(setup.journal_lake).read("reconciliations").filter(action="adjusted")
-    assert adjusted.select("symbol", "detail").rows() == [("BTC/USDT:USDT", "liquidated")]
+    adjusted = (
+        LakeJournal(setup.journal_lake).read("reconciliations").filter(action="adjusted").sort("at")
+    )
+    assert adjusted.select("symbol", "difference", "detail").rows() == [
+        ("BTC/USDT:USDT", -3.0, "lost"),
+        ("BTC/USDT:USDT", 3.0, "liquidated"),
+    ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
@@ -126,10 +125,12 @@ def test_positions_that_disagree_refuse_the_venue_and_name_the_fix(
     setup, clock, bars = _setup(seeded, tmp_path)
     _at(clock, bars[0])
     run_bar(setup, "r1", bars[0])
-    venue: Any = setup.accounts()[("paper", "sim_b")].venue
-    state = venue._load()
-    state["positions"]["SOL/USDT:USDT"] = {"size": 7.0, "entry_price": 100.0}  # e.g. a liquidation
-    venue._save(state)
+    # The ledger loses track of 7 SOL (say a fill older than the look-back was never seen).
+    row = {"run_id": "x", "bar": bars[0], "strategy": "*", "account": "paper", "venue": "sim_b"}
+    row |= {"symbol": "SOL/USDT:USDT", "ledger": 0.0, "venue_position": 0.0, "difference": -7.0}
+    _journal(setup).append(
+        "reconciliations", [row | {"action": "adjusted", "detail": "x", "at": bars[0]}]
+    )
     _at(clock, bars[1])
     report = run_bar(setup, "r2", bars[1])
     (refusal,) = report.refused

@@ -162,6 +162,16 @@ def reconcile(
             {**base, "ledger": 0.0, "venue_position": 0.0, "difference": 0.0}
             | {"action": "opening", "detail": "cold start: no open positions"}
         )
+    if not cold and not problems:
+        base = stamp(strategy="*", account=account, venue=name, symbol="*")
+        detail = (
+            f"{len(positions)} instruments agree; {len(out.fills)} fills adopted; "
+            f"{len(out.events)} orders settled"
+        )
+        out.rows.append(
+            {**base, "ledger": 0.0, "venue_position": 0.0, "difference": 0.0}
+            | {"action": "ok", "detail": detail}
+        )
     if problems:
         out.refused = (
             f"{name} ({account}) positions disagree with the ledger beyond precision; trading on "

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from trading.configbase import _Frozen
 
 Stage = Literal["research", "paper", "live", "retired"]
 TRADING_STAGES: tuple[Stage, ...] = ("paper", "live")
-
-
-class _Frozen(BaseModel):
-    # Same rules as trading.config (which imports this module): frozen, unknown keys rejected.
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
 class Deployment(_Frozen):

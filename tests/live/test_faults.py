@@ -19,11 +19,25 @@ from lake.live import LakeJournal
 from lake.store import Lake
 from tests.live.helpers import assert_books_agree, faulty, live_config, paper_setup, seed_lake
 from trading.live.states import Scope, change
-from trading.venues.base import OrderRequest
+from trading.venues.base import OrderRequest, VenueError
 
 RUNS = 100
 SOAK_RUNS = int(os.environ.get("KEEL_SOAK_RUNS", "1000"))
-FAULTS = ("none", "lost_ack", "outage", "duplicate_fills", "crash", "down_fills", "halt", "rerun")
+# Faults of the wrapper (network-level) and of the simulated account itself (``sim_*``).
+FAULTS = (
+    "none",
+    "lost_ack",
+    "outage",
+    "duplicate_fills",
+    "crash",
+    "down_fills",
+    "halt",
+    "rerun",
+    "sim_lost_ack",
+    "sim_duplicate_fill",
+    "sim_reject",
+    "sim_outage",
+)
 
 
 class CrashError(Exception):
@@ -80,6 +94,8 @@ def _drill(tmp: Path, runs: int, seed: int) -> dict[str, int]:
                 v.outage = len(s) > n
 
             victim.on_create = cut
+        elif fault.startswith("sim_"):
+            victim.inner.account.inject(fault.removeprefix("sim_"), rng.randint(1, 3))
         elif fault == "duplicate_fills":
             victim.duplicate_fills = True
         elif fault == "crash":
@@ -92,7 +108,8 @@ def _drill(tmp: Path, runs: int, seed: int) -> dict[str, int]:
             lots = max(1.0, round(20.0 / price / spec.min_amount))
             amount = float(f"{spec.min_amount * lots * rng.randint(1, 4):.10g}")
             side: Literal["buy", "sell"] = rng.choice(["buy", "sell"])
-            victim.inner.create_order(OrderRequest(spec.symbol, side, amount, f"manual-{i}"))
+            with contextlib.suppress(VenueError):  # an armed account fault may hit it too
+                victim.inner.create_order(OrderRequest(spec.symbol, side, amount, f"manual-{i}"))
         elif fault == "halt":
             scopes: list[tuple[Scope, str]] = [("all", "*"), ("venue", victim.inner.name)]
             scope = rng.choice(scopes)
@@ -112,7 +129,11 @@ def _drill(tmp: Path, runs: int, seed: int) -> dict[str, int]:
                     "trading_states",
                     [change("ACTIVE", clock.now, "resume", "cli", "venue", name).row()],
                 )
-    # A last clean run reconciles whatever the faults left in flight.
+    # A last clean run reconciles whatever the faults left in flight (armed account faults
+    # that no call consumed are disarmed first).
+    for v in venues.values():
+        for fault in ("lost_ack", "duplicate_fill", "reject", "outage"):
+            v.inner.account.inject(fault, -10_000)
     clock.now = bars[i + 1] + timedelta(hours=1, seconds=1)
     run_bar(setup, "final", bars[i + 1])
     assert_books_agree(setup)

@@ -19,24 +19,36 @@ from trading.venues.base import Venue
 def paper_venue(
     venue: VenueConfig, config: KeelConfig, state_dir: Path, clock: Callable[[], datetime]
 ) -> Venue:
-    """The paper twin of a venue: its market data, a simulated account under ``state_dir``."""
+    """The paper twin of a venue: a simulated account (state under ``state_dir/paper``, named
+    like the venue) that fills against that venue's own market data."""
     from trading.venues.factory import build_venue
+    from trading.venues.kinds.paper import PaperVenueConfig
+    from trading.venues.paper import PaperVenue
 
-    if not isinstance(venue, SimVenueConfig):
-        raise ValueError(
-            f"paper trading on {venue.name} (kind {venue.kind}) needs the paper venue; "
-            "only simulated venues have a paper twin in this build"
-        )
-    twin = venue.model_copy(
-        update={"starting_balances": {"USDT": config.live.paper_starting_balance}}
+    twin = PaperVenueConfig(
+        kind="paper",
+        name=venue.name,
+        market=venue.name,
+        instruments=venue.instruments,
+        starting_balances={"USDT": config.live.paper_starting_balance},
     )
-    return build_venue(twin, config, state_dir=state_dir / "paper", clock=clock)
+    market = build_venue(venue, config, state_dir=state_dir, clock=clock)
+    return PaperVenue(twin, market, state_dir=state_dir / "paper", clock=clock)
 
 
 def live_trading_enabled(venue: VenueConfig) -> bool:
     """Live orders are refused unless the venue opts in; a simulated venue is its own
     simulator (no real money), so it always may."""
     return isinstance(venue, SimVenueConfig) or bool(getattr(venue, "trading_enabled", False))
+
+
+def tradable(venue: VenueConfig) -> bool:
+    """Venues with market data of their own and an account: what decisions name. Replay venues
+    have no account; configured paper venues are accounts without market data of their own."""
+    from trading.venues.kinds import capabilities_of
+
+    caps = capabilities_of(venue)
+    return caps.market_data and caps.account
 
 
 def build_accounts(
@@ -50,8 +62,8 @@ def build_accounts(
     used = set(stages)
     out: dict[tuple[str, str], Account] = {}
     for v in config.venues:
-        if v.kind == "replay":
-            continue  # recorded data only: nothing to trade
+        if not tradable(v):
+            continue
         for stage in sorted(used):
             venue = (
                 paper_venue(v, config, state_dir, clock) if stage == "paper" else live_venue(v.name)

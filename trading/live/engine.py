@@ -19,6 +19,8 @@ from trading.venues.base import (
     BackoffError,
     HaltError,
     Order,
+    OrderOutcomeUnknownError,
+    OrderRejectedError,
     OrderRequest,
     RetryableError,
     Venue,
@@ -59,7 +61,8 @@ class Outcome:
     order: Order | None = None
     detail: str = ""
     lookups: int = 0
-    venue_down: bool = False
+    venue_down: bool = False  # look-ups unanswered: the venue goes REDUCING
+    venue_halted: bool = False  # the venue refuses every call (auth, ban): stop sending to it
 
 
 @dataclass(slots=True)
@@ -79,7 +82,7 @@ class Submitter:
         try:
             order = self.venue.create_order(intent.request())
             return Outcome(intent, order.status, order)
-        except (RetryableError, BackoffError) as exc:
+        except (OrderOutcomeUnknownError, RetryableError, BackoffError) as exc:
             found, looked, definite = self._look_up(intent)
             if found is not None:
                 return Outcome(intent, found.status, found, f"found by look-up after {exc}", looked)
@@ -100,9 +103,12 @@ class Submitter:
                 looked,
                 venue_down=True,
             )
-        except HaltError as exc:
-            # The venue refused this order (funds, size, symbol): final, never resent.
+        except OrderRejectedError as exc:
+            # The venue refused this order (funds, size, margin): final, never resent.
             return Outcome(intent, "rejected", None, str(exc))
+        except HaltError as exc:
+            # Retrying cannot help (auth, permissions, ban): this order and the rest wait.
+            return Outcome(intent, "rejected", None, str(exc), venue_halted=True)
 
     def _look_up(self, intent: OrderIntent) -> tuple[Order | None, int, bool]:
         """(order, look-ups made, whether the answer is definite)."""

@@ -107,7 +107,8 @@ def reconcile(
         since = None if cold else ledger.last_fill.get((account, name))
         fills = venue.fetch_fills(None if since is None else since - FILL_OVERLAP)
         held = venue_positions(venue, instruments)
-    except RetryableError as exc:
+    except VenueError as exc:
+        # Unreachable (retryable) or refusing (halt): either way the ledger cannot be checked.
         out.refused = f"{name} ({account}) cannot be reconciled, the venue does not answer: {exc}"
         return out
     own = {cid: o for (a, v, cid), o in ledger.orders.items() if a == account and v == name}

@@ -268,6 +268,12 @@ class TradingRun:
                 if outcome.venue_down:
                     down = True
                     self._reduce_venue(venue_name, outcome.detail)
+                if outcome.venue_halted:
+                    down = True
+                    self.report.notes.append(
+                        f"{venue_name}: venue refuses orders ({outcome.detail}); "
+                        "no more orders to it this run"
+                    )
             fills += self._collect_fills(kind, account.venue, ledger)
         # Outcomes are recorded after all sends: were the run killed before this, the intents
         # (written ahead) let the next run's reconciliation find every order at its venue.

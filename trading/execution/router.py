@@ -84,7 +84,8 @@ def _take(lam: float, q: VenueQuote, cap: float, w_impact: float, w_rewards: flo
             return 0.0
         if beta <= 0.0:
             return math.inf
-        return ((lam - base) / beta) ** 2
+        root = (lam - base) / beta
+        return root * root if root < 1e150 else math.inf
 
     gap = q.tier_gap_usd if q.tier_rate > 0.0 else 0.0
     x = min(inverse(with_tier), gap)

@@ -5,7 +5,9 @@ approved order moves the positions and exposures the next one is checked against
 can never pass limits its orders would breach together. A denial is a value with a reason code
 (see ``REASONS``), never an exception. Orders that only shrink a position pass the exposure and
 loss limits (reducing risk is always allowed), but never a HALTED state, a stale price or a
-venue that is down.
+venue that is down. Total gross and net exposure come from the positions at their marks; a
+venue's cap is checked against the venue state's gross exposure (the ledger's figure, the one
+the router's capacity uses) plus its open and in-flight orders.
 """
 
 from __future__ import annotations
@@ -45,10 +47,12 @@ class _Book:
     snapshot: Snapshot
     positions: dict[tuple[str, str], float] = field(default_factory=dict)
     sent: dict[str, int] = field(default_factory=dict)
+    venue_gross: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.positions = dict(self.snapshot.positions)
         self.sent = dict(self.snapshot.orders_last_minute)
+        self.venue_gross = {v: s.gross_exposure_usd for v, s in self.snapshot.venues.items()}
 
     def mark(self, venue: str, symbol: str) -> float:
         m = self.snapshot.marks.get((venue, symbol))
@@ -57,12 +61,8 @@ class _Book:
     def net_qty(self, symbol: str) -> float:
         return sum(q for (_, s), q in self.positions.items() if s == symbol)
 
-    def gross_usd(self, venue: str | None = None) -> float:
-        return sum(
-            abs(q) * self.mark(v, s)
-            for (v, s), q in self.positions.items()
-            if venue is None or v == venue
-        )
+    def gross_usd(self) -> float:
+        return sum(abs(q) * self.mark(v, s) for (v, s), q in self.positions.items())
 
     def net_usd(self) -> float:
         return sum(q * self.mark(v, s) for (v, s), q in self.positions.items())
@@ -209,7 +209,7 @@ def _check_exposure(
             f"equity {vstate.equity_usd:.2f} > {equity_cap:g}",
         )
     if vstate.max_gross_exposure_usd is not None and delta_gross > 0.0:
-        after = book.gross_usd(order.venue) + vstate.pending_notional_usd + delta_gross
+        after = book.venue_gross[order.venue] + vstate.pending_notional_usd + delta_gross
         if after > vstate.max_gross_exposure_usd * (1.0 + 1e-9):
             return _deny(
                 order,
@@ -237,7 +237,10 @@ def check(
             continue
         approved.append(order)
         key = (order.venue, order.instrument)
-        book.positions[key] = book.positions.get(key, 0.0) + order.signed_amount
+        held = book.positions.get(key, 0.0)
+        book.positions[key] = held + order.signed_amount
+        grown = (abs(held + order.signed_amount) - abs(held)) * book.mark(*key)
+        book.venue_gross[order.venue] = book.venue_gross.get(order.venue, 0.0) + grown
         if order.not_before - snapshot.ts < timedelta(minutes=1):
             book.sent[order.venue] = book.sent.get(order.venue, 0) + 1
     return approved, denials

@@ -41,11 +41,13 @@ def test_client_order_id_is_deterministic_and_valid_everywhere() -> None:
     assert re.fullmatch(r"[A-Za-z0-9]{1,32}", one)
 
 
-def _leg(amount: float, slices: int = 1, **kw: float) -> tuple[list[float], list[str]]:
+def _leg(
+    amount: float, slices: int = 1, min_amount: float = 0.001, min_notional: float = 5.0
+) -> tuple[list[float], list[str]]:
     orders, dropped = leg_orders(
         bar=BAR,
         start=T0,
-        instrument=market("a", **kw),
+        instrument=market("a", min_amount=min_amount, min_notional=min_notional),
         side="buy",
         amount=amount,
         price=100.0,

@@ -46,7 +46,8 @@ def test_net_target_routes_to_the_rebate_venue_up_to_its_cap() -> None:
         ("a", "buy", 30.0),
         ("b", "buy", 10.0),
     ]
-    assert plan.denials == () and plan.dropped == ()
+    assert plan.denials == ()
+    assert plan.dropped == ()
     assert plan.parents["routed_cost_usd"].to_list() == pytest.approx([30 * 100 * 0.0002 - 0.1])
     attribution = plan.attribution.sort("strategy")
     assert attribution["notional_usd"].to_list() == [7000.0, -2000.0]
@@ -116,7 +117,8 @@ def test_large_taker_leg_is_sliced_and_every_slice_is_gated() -> None:
         RiskConfig(max_order_notional_usd=999.0),
         config,
     )
-    assert tight.orders == () and [d.reason for d in tight.denials] == ["order_notional"] * 3
+    assert tight.orders == ()
+    assert [d.reason for d in tight.denials] == ["order_notional"] * 3
 
 
 STEPS = st.sampled_from([0.001, 0.01, 0.1, 1.0])
@@ -164,7 +166,7 @@ def test_routes_respect_caps_steps_minimums_and_sum_to_the_parent(
         targets, capital, snap, instruments, stats, RiskConfig(), RoutingConfig(style=style)
     )  # type: ignore[arg-type]
     assert plan.denials == ()
-    net = plan.attribution["notional_usd"].sum() if plan.attribution.height else None
+    net = float(plan.attribution["notional_usd"].sum()) if plan.attribution.height else None
     delta = 0.0 if net is None else net / price - sum(held)
     sent = sum(o.signed_amount for o in plan.orders)
     lost = sum(d.amount for d in plan.dropped)

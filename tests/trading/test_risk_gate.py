@@ -124,7 +124,8 @@ def test_unhealthy_venue_denies_even_reducing_orders() -> None:
 
 def test_daily_loss_hit_still_lets_reducing_orders_pass() -> None:
     snap = _snap(daily_pnl=-5000.0, positions={("a", BTC): 2.0})
-    assert _reason([order(side="sell", amount=2.0)], snap, RiskConfig(max_daily_loss_usd=1000)) is None
+    limits = RiskConfig(max_daily_loss_usd=1000)
+    assert _reason([order(side="sell", amount=2.0)], snap, limits) is None
 
 
 def test_halted_all_denies_every_order() -> None:

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.trading.book import market, snapshot, stat, venue
-from trading.execution.config import RoutingConfig, TwapConfig
+from trading.execution.config import FeeTiers, RoutingConfig, TwapConfig, VenueRewards
 from trading.execution.plan import plan_orders
 from trading.execution.types import MarketStat, base_step
 from trading.risk.config import RiskConfig, StateRule
@@ -187,3 +187,23 @@ def test_routes_respect_caps_steps_minimums_and_sum_to_the_parent(
     for v, c in zip(names, caps, strict=True):
         if c is not None:
             assert gross[v] <= max(c, abs(held[names.index(v)]) * price) + 1e-6
+
+
+def test_tier_progress_is_counted_once_across_parents() -> None:
+    rewards = VenueRewards(tiers=FeeTiers(maker=((0.0, 0.0005), (1000.0, 0.0))), volume_30d_usd=0.0)
+    config = RoutingConfig(style="maker", venues={"b": rewards}, rewards_budget_usd_per_day=1e9)
+    instruments = _instruments(
+        market("a", maker=0.0004), market("b"), market("a", ETH, maker=0.0004), market("b", ETH)
+    )
+    marks = {(v, s): 100.0 for v in "ab" for s in (BTC, ETH)}
+    snap = snapshot({"a": venue("a"), "b": venue("b")}, marks)
+    targets = _targets([("s", BTC, 0.1), ("s", ETH, 0.1)])
+    plan = plan_orders(targets, {"s": 10_000.0}, snap, instruments, {}, RiskConfig(), config)
+    # the first parent fills b's tier gap (1000 USD at 0.0005, worth reaching); the second
+    # then pays b's new tier fee (0) — cheaper than a — without a second tier reward
+    assert [(o.instrument, o.venue, o.amount) for o in plan.orders] == [
+        (BTC, "b", 10.0),
+        (ETH, "b", 10.0),
+    ]
+    # the tier saves 0.0005 on 1000 USD a month (its threshold) = 0.5 USD, earned by the gap
+    assert plan.routes["rewards_usd"].to_list() == pytest.approx([0.5, 0.0])

@@ -86,6 +86,7 @@ def plan_orders(
     routes: list[tuple[str, str, float, float, float]] = []
     parents: list[tuple[str, float, float, float, float, float]] = []
     extra_total = 0.0
+    volume: dict[str, float] = {}
     for symbol, target_usd in netted.net.iter_rows():
         markets = listing(instruments, symbol)
         if not markets:
@@ -107,6 +108,7 @@ def plan_orders(
                 config,
                 config.style,
                 capacity.usd(m.venue, symbol, direction, price),
+                volume.get(m.venue, 0.0),
             )
             for m in markets
         ]
@@ -159,6 +161,7 @@ def plan_orders(
             sent = sum(o.amount for o in made)
             if sent > 0.0:
                 capacity.take(m.venue, symbol, direction * sent, price)
+                volume[m.venue] = volume.get(m.venue, 0.0) + sent * price
                 routes.append((symbol, m.venue, sent * price, q.cash(usd), q.rewards(usd)))
     approved, denials = check(orders, snapshot, limits)
     return Plan(

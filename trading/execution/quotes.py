@@ -66,9 +66,13 @@ def quote(
     config: RoutingConfig,
     style: Style,
     capacity_usd: float,
+    routed_usd: float = 0.0,
 ) -> VenueQuote:
-    """The router's view of one venue for one parent."""
+    """The router's view of one venue for one parent; ``routed_usd`` is the volume earlier
+    parents of the same plan already sent there (it counts toward the next fee tier)."""
     rewards = venue_rewards(config, instrument.venue)
+    if routed_usd > 0.0:
+        rewards = rewards.model_copy(update={"volume_30d_usd": rewards.volume_30d_usd + routed_usd})
     tier_rate, gap = tier_reward(rewards, style, config.tier_horizon_days)
     if style == "maker":
         spread, impact_b = 0.0, 0.0

@@ -1,0 +1,236 @@
+"""Routing benchmark, in one run on the simulated venues of keel.toml:
+
+1. **Cost**: a day (24 hourly bars) of the demo strategies' orders, netted per instrument and
+   routed by Keel's router, against all volume on the single cheapest venue and against an
+   equal split over the venues that list the instrument. Cost = fees + spread + impact −
+   rewards (``trading.costs`` plus the config's tiers and points). Goals: at least 20%
+   cheaper than the single venue for parents above 1% of a venue's hourly volume; never worse
+   than either baseline.
+2. **Speed**: netting + routing + risk (``plan_orders``) for 200 strategies × 30 instruments ×
+   3 venues; goal 100 ms, printed as a ratio.
+
+Models still give targets per venue and symbol (moving them to canonical instruments is the
+research issue's change); the benchmark takes the mean weight over the venues as the
+instrument's target. Baselines ignore venue caps, so the cost run routes without caps.
+
+    .venv/bin/python -m bench.route [--capital 2000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+
+from bench.timing import best_of
+from trading.config import SimVenueConfig, load_config
+from trading.execution.config import RoutingConfig
+from trading.execution.plan import plan_orders
+from trading.execution.types import Mark, MarketStat, Snapshot, VenueState
+from trading.features.inputs import feature_input
+from trading.features.registry import compute_features, registered_features
+from trading.models.registry import registered_models
+from trading.risk.config import RiskConfig
+from trading.venues.base import Instrument
+from trading.venues.factory import build_venue
+
+DAY = date(2026, 10, 15)
+WARMUP_DAYS = 40
+
+
+def _market_data() -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, str], Instrument]]:
+    config = load_config()
+    start = datetime.combine(DAY - timedelta(days=WARMUP_DAYS), datetime.min.time(), UTC)
+    end = datetime.combine(DAY + timedelta(days=1), datetime.min.time(), UTC)
+    candles, funding, instruments = [], [], {}
+    for vc in config.venues:
+        if not isinstance(vc, SimVenueConfig):
+            continue
+        venue = build_venue(vc, config)
+        for inst in venue.instruments():
+            if inst.symbol in vc.instruments:
+                instruments[(inst.venue, inst.symbol)] = inst
+        for symbol in vc.instruments:
+            candles.append(venue.fetch_candles(symbol, "1h", start, end))
+            if ":" in symbol:
+                funding.append(venue.fetch_funding_rates(symbol, start, end))
+    return pl.concat(candles), pl.concat(funding), instruments
+
+
+def _targets(candles: pl.DataFrame, funding: pl.DataFrame) -> pl.DataFrame:
+    """Every registered model at default parameters, per canonical instrument and bar."""
+    features = compute_features(
+        feature_input(candles, funding, "1h"), registered_features().values()
+    )
+    day_start = datetime.combine(DAY, datetime.min.time(), UTC)
+    frames = []
+    for model in registered_models().values():
+        out = model.fn(features, model.params())
+        key = "instrument" if "instrument" in out.columns else "symbol"
+        frames.append(
+            out.filter(pl.col("ts") >= day_start)
+            .group_by(pl.col(key).alias("instrument"), "ts")
+            .agg(pl.col("weight").cast(pl.Float64).fill_nan(None).mean().clip(-1.0, 1.0))
+            .with_columns(strategy=pl.lit(model.name))
+        )
+    return pl.concat(frames).select("strategy", "instrument", "ts", "weight")
+
+
+def _stats(candles: pl.DataFrame) -> dict[tuple[str, str], MarketStat]:
+    """ADV and daily volatility from the warm-up days; bar volume from the last warm-up day."""
+    before = candles.filter(pl.col("date") < DAY)
+    daily = before.group_by("venue", "symbol", "date").agg(
+        (pl.col("close") * pl.col("volume")).sum().alias("value"), pl.col("close").last()
+    )
+    per = (
+        daily.sort("venue", "symbol", "date")
+        .with_columns(ret=pl.col("close").log().diff().over("venue", "symbol"))
+        .group_by("venue", "symbol")
+        .agg(pl.col("value").mean().alias("adv"), pl.col("ret").std().alias("vol"))
+    )
+    return {
+        (v, s): MarketStat(adv_usd=adv, daily_vol=vol, bar_volume_usd=adv / 24.0)
+        for v, s, adv, vol in per.iter_rows()
+    }
+
+
+def cost_run(capital: float) -> None:
+    candles, funding, instruments = _market_data()
+    targets = _targets(candles, funding)
+    stats = _stats(candles)
+    routing = load_config().routing.model_copy(update={"rewards_budget_usd_per_day": math.inf})
+    venues = {v: VenueState(v, 1e9, 0.0) for v, _ in instruments}
+    strategies = sorted(set(targets["strategy"].to_list()))
+    allocations = dict.fromkeys(strategies, capital)
+    positions: dict[tuple[str, str], float] = {}
+    closes = candles.filter(pl.col("date") == DAY)
+    parents = []
+    for ts in sorted(set(closes["ts"].to_list())):
+        at = closes.filter(pl.col("ts") == ts)
+        marks = {(v, s): Mark(c, ts) for v, s, c in at.select("venue", "symbol", "close").rows()}
+        snap = Snapshot(ts, ts, dict(positions), venues, marks)
+        bar_targets = targets.filter(pl.col("ts") == ts).drop("ts")
+        plan = plan_orders(
+            bar_targets, allocations, snap, instruments, stats, RiskConfig(), routing
+        )
+        for o in plan.orders:
+            key = (o.venue, o.instrument)
+            positions[key] = positions.get(key, 0.0) + o.signed_amount
+        hourly = {
+            s: max(st.bar_volume_usd for (_, s2), st in stats.items() if s2 == s)
+            for s in plan.parents["instrument"].to_list()
+        }
+        parents.append(
+            plan.parents.with_columns(
+                share=pl.col("notional_usd") / pl.col("instrument").replace_strict(hourly)
+            )
+        )
+    frame = pl.concat(parents)
+    print(
+        f"day {DAY}: {frame.height} parent orders from {len(strategies)} strategies, "
+        f"capital {capital:,.0f} USD each"
+    )
+    print(
+        f"{'parents':<28}{'n':>5}{'routed':>12}{'single':>12}{'equal':>12}"
+        f"{'vs single':>11}{'vs equal':>10}"
+    )
+    for label, part in (
+        ("all", frame),
+        ("> 1% of hourly volume", frame.filter(pl.col("share") > 0.01)),
+    ):
+        if not part.height:
+            continue
+        routed, single, equal = (
+            float(part[c].sum())
+            for c in ("routed_cost_usd", "single_venue_cost_usd", "equal_split_cost_usd")
+        )
+        print(
+            f"{label:<28}{part.height:>5}{routed:>12.2f}{single:>12.2f}{equal:>12.2f}"
+            f"{1 - routed / single:>10.1%}{1 - routed / equal:>10.1%}"
+        )
+    worse_single = frame.filter(pl.col("routed_cost_usd") > pl.col("single_venue_cost_usd") + 1e-9)
+    worse_equal = frame.filter(pl.col("routed_cost_usd") > pl.col("equal_split_cost_usd") + 1e-9)
+    print(
+        f"parents costlier than the single venue: {worse_single.height}; "
+        f"than the equal split: {worse_equal.height}"
+    )
+
+
+def speed_run(n_strategies: int = 200, n_instruments: int = 30, n_venues: int = 3) -> None:
+    rng = random.Random(5)
+    now = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    venues = [f"v{i}" for i in range(n_venues)]
+    symbols = [f"C{i}/USDT:USDT" for i in range(n_instruments)]
+    instruments = {
+        (v, s): Instrument(
+            v,
+            s,
+            s[: s.index("/")],
+            "USDT",
+            "USDT",
+            "swap",
+            1.0,
+            0.01,
+            0.001,
+            0.001,
+            5.0,
+            0.0002,
+            0.0005,
+        )
+        for v in venues
+        for s in symbols
+    }
+    stats = {k: MarketStat(rng.uniform(1e7, 1e9), 0.03, rng.uniform(1e5, 1e7)) for k in instruments}
+    marks = {k: Mark(100.0 + i % 7, now) for i, k in enumerate(instruments)}
+    positions = {k: rng.uniform(-50, 50) for k in instruments}
+    states = {v: VenueState(v, 1e7, 1e6, 0.0, 5e7) for v in venues}
+    snap = Snapshot(now, now, positions, states, marks)
+    rows = [
+        (f"s{i}", s, None if rng.random() < 0.1 else rng.uniform(-1, 1))
+        for i in range(n_strategies)
+        for s in symbols
+    ]
+    targets = pl.DataFrame(
+        rows,
+        schema={"strategy": pl.String, "instrument": pl.String, "weight": pl.Float64},
+        orient="row",
+    )
+    allocations = {f"s{i}": 1e4 for i in range(n_strategies)}
+    limits = RiskConfig(
+        max_order_notional_usd=1e6,
+        max_gross_exposure_usd=1e9,
+        max_strategy_gross_usd=1e6,
+        price_collar_bps=500,
+    )
+    config = RoutingConfig()
+
+    def run() -> object:
+        return plan_orders(targets, allocations, snap, instruments, stats, limits, config)
+
+    plan = run()
+    seconds = best_of(5, run)
+    print(
+        f"plan_orders, {n_strategies} strategies × {n_instruments} instruments × {n_venues} "
+        f"venues: {seconds * 1e3:.1f} ms ({len(plan.orders)} orders), "  # type: ignore[attr-defined]
+        f"{seconds / 0.1:.2f}x the 100 ms goal"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--capital",
+        type=float,
+        default=2_000_000.0,
+        help="USD capital per strategy (sets parent sizes)",
+    )
+    args = parser.parse_args()
+    cost_run(args.capital)
+    speed_run()
+
+
+if __name__ == "__main__":
+    main()

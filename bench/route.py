@@ -29,6 +29,8 @@ from bench.timing import best_of
 from trading.config import SimVenueConfig, load_config
 from trading.execution.config import RoutingConfig
 from trading.execution.plan import plan_orders
+from trading.execution.quotes import quote
+from trading.execution.router import equal_split_cost, route, single_venue_cost
 from trading.execution.types import Mark, MarketStat, Snapshot, VenueState
 from trading.features.inputs import feature_input
 from trading.features.registry import compute_features, registered_features
@@ -97,8 +99,17 @@ def _stats(candles: pl.DataFrame) -> dict[tuple[str, str], MarketStat]:
     }
 
 
+_CACHE: list[tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, str], Instrument]]] = []
+
+
+def _market_data_cached() -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, str], Instrument]]:
+    if not _CACHE:
+        _CACHE.append(_market_data())
+    return _CACHE[0]
+
+
 def cost_run(capital: float) -> None:
-    candles, funding, instruments = _market_data()
+    candles, funding, instruments = _market_data_cached()
     targets = _targets(candles, funding)
     stats = _stats(candles)
     routing = load_config().routing.model_copy(update={"rewards_budget_usd_per_day": math.inf})
@@ -123,9 +134,11 @@ def cost_run(capital: float) -> None:
             s: max(st.bar_volume_usd for (_, s2), st in stats.items() if s2 == s)
             for s in plan.parents["instrument"].to_list()
         }
+        listed = {s: sum(1 for (_, s2) in instruments if s2 == s) for s in hourly}
         parents.append(
             plan.parents.with_columns(
-                share=pl.col("notional_usd") / pl.col("instrument").replace_strict(hourly)
+                share=pl.col("notional_usd") / pl.col("instrument").replace_strict(hourly),
+                venues=pl.col("instrument").replace_strict(listed, return_dtype=pl.Int64),
             )
         )
     frame = pl.concat(parents)
@@ -137,10 +150,14 @@ def cost_run(capital: float) -> None:
         f"{'parents':<28}{'n':>5}{'routed':>12}{'single':>12}{'equal':>12}"
         f"{'vs single':>11}{'vs equal':>10}"
     )
-    for label, part in (
+    multi = frame.filter(pl.col("venues") > 1)
+    buckets = (
         ("all", frame),
-        ("> 1% of hourly volume", frame.filter(pl.col("share") > 0.01)),
-    ):
+        ("listed on 2+ venues", multi),
+        ("2+ venues, > 0.1% hourly", multi.filter(pl.col("share") > 0.001)),
+        ("2+ venues, > 1% hourly vol", multi.filter(pl.col("share") > 0.01)),
+    )
+    for label, part in buckets:
         if not part.height:
             continue
         routed, single, equal = (
@@ -157,6 +174,32 @@ def cost_run(capital: float) -> None:
         f"parents costlier than the single venue: {worse_single.height}; "
         f"than the equal split: {worse_equal.height}"
     )
+
+
+def size_sweep(symbol: str = "BTC/USDT:USDT") -> None:
+    """One parent on the three venues listing ``symbol``, from 0.1% to 100% of the deepest
+    venue's hourly volume: net cost in bps of the routed split and of both baselines."""
+    candles, _, instruments = _market_data_cached()
+    stats = _stats(candles)
+    routing = load_config().routing
+    markets = sorted((i for (_, s), i in instruments.items() if s == symbol), key=lambda i: i.venue)
+    quotes = [quote(m, stats[(m.venue, symbol)], routing, "taker", math.inf) for m in markets]
+    hourly = max(stats[(m.venue, symbol)].bar_volume_usd for m in markets)
+    print(f"\none parent of {symbol} on {', '.join(m.venue for m in markets)} (net cost, bps)")
+    print(
+        f"{'% of hourly vol':>16}{'USD':>14}{'routed':>9}{'single':>9}{'equal':>9}"
+        f"{'vs single':>11}{'vs equal':>10}"
+    )
+    for share in (0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0):
+        total = share * hourly
+        split = route(quotes, total, routing.impact_weight, routing.rewards_weight)
+        routed = split.cash_usd - split.rewards_usd
+        single, equal = single_venue_cost(quotes, total), equal_split_cost(quotes, total)
+        print(
+            f"{share:>16.1%}{total:>14,.0f}{routed / total * 1e4:>9.2f}"
+            f"{single / total * 1e4:>9.2f}{equal / total * 1e4:>9.2f}"
+            f"{1 - routed / single:>10.1%}{1 - routed / equal:>10.1%}"
+        )
 
 
 def speed_run(n_strategies: int = 200, n_instruments: int = 30, n_venues: int = 3) -> None:
@@ -229,6 +272,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     cost_run(args.capital)
+    size_sweep()
     speed_run()
 
 

@@ -70,14 +70,14 @@ def test_rewards_report_records_volume_fees_points_and_routing_savings(tmp_path:
     rows = keel.lake().scan(catalog.execution_rewards_daily()).collect().sort("date", "venue")
     assert rows.height == 6  # sim_a, sim_b and all, two days
     assert set(rows["source"].to_list()) == {"planned"}
-    for day in rows.partition_by("date"):
-        venues = day.filter(pl.col("venue") != "all")
-        total = day.filter(pl.col("venue") == "all").row(0, named=True)
+    for one_day in rows.partition_by("date"):
+        venues = one_day.filter(pl.col("venue") != "all")
+        total = one_day.filter(pl.col("venue") == "all").row(0, named=True)
         assert total["volume_usd"] == pytest.approx(venues["volume_usd"].sum())
         assert total["saved_vs_single_usd"] >= 0.0
-        b = day.filter(pl.col("venue") == "sim_b").row(0, named=True)
+        b = one_day.filter(pl.col("venue") == "sim_b").row(0, named=True)
         assert b["points"] == pytest.approx(0.001 * b["taker_volume_usd"])
-        a = day.filter(pl.col("venue") == "sim_a").row(0, named=True)
+        a = one_day.filter(pl.col("venue") == "sim_a").row(0, named=True)
         assert a["next_tier_volume_usd"] == 50_000_000.0
     first, second = rows.filter(pl.col("venue") == "sim_a").sort("date")["volume_30d_usd"].to_list()
     a_volume = rows.filter(pl.col("venue") == "sim_a").sort("date")["volume_usd"].to_list()

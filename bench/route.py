@@ -28,13 +28,14 @@ import polars as pl
 from bench.timing import best_of
 from trading.config import SimVenueConfig, load_config
 from trading.execution.config import RoutingConfig
+from trading.execution.day import market_stats, route_bars, strategy_targets
 from trading.execution.plan import plan_orders
 from trading.execution.quotes import quote
 from trading.execution.router import equal_split_cost, route, single_venue_cost
 from trading.execution.types import Mark, MarketStat, Snapshot, VenueState
 from trading.features.inputs import feature_input
 from trading.features.registry import compute_features, registered_features
-from trading.models.registry import registered_models
+from trading.models.registry import Strategy, registered_models
 from trading.risk.config import RiskConfig
 from trading.venues.base import Instrument
 from trading.venues.factory import build_venue
@@ -68,35 +69,8 @@ def _targets(candles: pl.DataFrame, funding: pl.DataFrame) -> pl.DataFrame:
         feature_input(candles, funding, "1h"), registered_features().values()
     )
     day_start = datetime.combine(DAY, datetime.min.time(), UTC)
-    frames = []
-    for model in registered_models().values():
-        out = model.fn(features, model.params())
-        key = "instrument" if "instrument" in out.columns else "symbol"
-        frames.append(
-            out.filter(pl.col("ts") >= day_start)
-            .group_by(pl.col(key).alias("instrument"), "ts")
-            .agg(pl.col("weight").cast(pl.Float64).fill_nan(None).mean().clip(-1.0, 1.0))
-            .with_columns(strategy=pl.lit(model.name))
-        )
-    return pl.concat(frames).select("strategy", "instrument", "ts", "weight")
-
-
-def _stats(candles: pl.DataFrame) -> dict[tuple[str, str], MarketStat]:
-    """ADV and daily volatility from the warm-up days; bar volume from the last warm-up day."""
-    before = candles.filter(pl.col("date") < DAY)
-    daily = before.group_by("venue", "symbol", "date").agg(
-        (pl.col("close") * pl.col("volume")).sum().alias("value"), pl.col("close").last()
-    )
-    per = (
-        daily.sort("venue", "symbol", "date")
-        .with_columns(ret=pl.col("close").log().diff().over("venue", "symbol"))
-        .group_by("venue", "symbol")
-        .agg(pl.col("value").mean().alias("adv"), pl.col("ret").std().alias("vol"))
-    )
-    return {
-        (v, s): MarketStat(adv_usd=adv, daily_vol=vol, bar_volume_usd=adv / 24.0)
-        for v, s, adv, vol in per.iter_rows()
-    }
+    recent = features.filter(pl.col("ts") >= day_start - timedelta(hours=1))
+    return strategy_targets(recent, [Strategy(m, m.params()) for m in registered_models().values()])
 
 
 _CACHE: list[tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, str], Instrument]]] = []
@@ -111,36 +85,35 @@ def _market_data_cached() -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, s
 def cost_run(capital: float) -> None:
     candles, funding, instruments = _market_data_cached()
     targets = _targets(candles, funding)
-    stats = _stats(candles)
+    stats = market_stats(candles, DAY)
     routing = load_config().routing.model_copy(update={"rewards_budget_usd_per_day": math.inf})
     venues = {v: VenueState(v, 1e9, 0.0) for v, _ in instruments}
     strategies = sorted(set(targets["strategy"].to_list()))
-    allocations = dict.fromkeys(strategies, capital)
-    positions: dict[tuple[str, str], float] = {}
-    closes = candles.filter(pl.col("date") == DAY)
-    parents = []
-    for ts in sorted(set(closes["ts"].to_list())):
-        at = closes.filter(pl.col("ts") == ts)
-        marks = {(v, s): Mark(c, ts) for v, s, c in at.select("venue", "symbol", "close").rows()}
-        snap = Snapshot(ts, ts, dict(positions), venues, marks)
-        bar_targets = targets.filter(pl.col("ts") == ts).drop("ts")
-        plan = plan_orders(
-            bar_targets, allocations, snap, instruments, stats, RiskConfig(), routing
+    bars = sorted(set(targets["ts"].to_list()))
+    plans = route_bars(
+        targets,
+        candles.filter(pl.col("ts") >= bars[0]).select("venue", "symbol", "ts", "close"),
+        instruments,
+        stats,
+        dict.fromkeys(strategies, capital),
+        RiskConfig(),
+        routing,
+        venues,
+        bars,
+        timedelta(hours=1),
+    )
+    hourly: dict[str, float] = {}
+    listed: dict[str, int] = {}
+    for (_, s), st in stats.items():
+        hourly[s] = max(hourly.get(s, 0.0), st.bar_volume_usd)
+        listed[s] = listed.get(s, 0) + 1
+    parents = [
+        plan.parents.with_columns(
+            share=pl.col("notional_usd") / pl.col("instrument").replace_strict(hourly),
+            venues=pl.col("instrument").replace_strict(listed, return_dtype=pl.Int64),
         )
-        for o in plan.orders:
-            key = (o.venue, o.instrument)
-            positions[key] = positions.get(key, 0.0) + o.signed_amount
-        hourly = {
-            s: max(st.bar_volume_usd for (_, s2), st in stats.items() if s2 == s)
-            for s in plan.parents["instrument"].to_list()
-        }
-        listed = {s: sum(1 for (_, s2) in instruments if s2 == s) for s in hourly}
-        parents.append(
-            plan.parents.with_columns(
-                share=pl.col("notional_usd") / pl.col("instrument").replace_strict(hourly),
-                venues=pl.col("instrument").replace_strict(listed, return_dtype=pl.Int64),
-            )
-        )
+        for _, plan in plans
+    ]
     frame = pl.concat(parents)
     print(
         f"day {DAY}: {frame.height} parent orders from {len(strategies)} strategies, "
@@ -180,7 +153,7 @@ def size_sweep(symbol: str = "BTC/USDT:USDT") -> None:
     """One parent on the three venues listing ``symbol``, from 0.1% to 100% of the deepest
     venue's hourly volume: net cost in bps of the routed split and of both baselines."""
     candles, _, instruments = _market_data_cached()
-    stats = _stats(candles)
+    stats = market_stats(candles, DAY)
     routing = load_config().routing
     markets = sorted((i for (_, s), i in instruments.items() if s == symbol), key=lambda i: i.venue)
     quotes = [quote(m, stats[(m.venue, symbol)], routing, "taker", math.inf) for m in markets]

@@ -8,6 +8,7 @@ import warnings
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
 from assets.checks import market_checks
+from assets.execution import execution_assets
 from assets.features import feature_assets
 from assets.live import live_assets
 from assets.market import instrument_assets, market_assets
@@ -40,6 +41,7 @@ def build_definitions(
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
+            *execution_assets(config),
             *live_assets(config),
         ],
         asset_checks=market_checks(config),

@@ -37,6 +37,7 @@ def test_all_definitions_load_and_validate() -> None:
             AssetKey(["research", "leaderboard"]),
             AssetKey(["live", "trading_run"]),
             AssetKey(["live", "implementation_shortfall"]),
+            AssetKey(["execution", "rewards_daily"]),
         }
     )
     assert keys == expected

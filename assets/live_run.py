@@ -97,7 +97,8 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
         bar_length=timeframe_delta(timeframe),
         stale_bars=config.live.stale_bars,
         lookups=config.live.lookups,
-        max_order_notional=config.live.max_order_notional,
+        risk=config.risk,
+        routing=config.routing,
         clock=setup.clock,
         sleep=setup.sleep,
     )

@@ -67,7 +67,11 @@ def end_to_end(n_bars: int) -> list[float]:
     names = [n for n in strategy_names() if "__" not in n]
     deployed = ", ".join(f'{{strategy = "{n}", capital = 10000.0}}' for n in names)
     path = tmp / "keel.toml"
-    path.write_text(KEEL_TOML.read_text() + LIVE.format(strategies=deployed))
+    # Bars of the last days are committed one by one on today's clock: their closes are old.
+    text = KEEL_TOML.read_text().replace(
+        "max_price_age_seconds = 120", "max_price_age_seconds = 1e12"
+    )
+    path.write_text(text + LIVE.format(strategies=deployed))
     config = load_config(path)
     keel = KeelResource(
         config_path=str(path), lake_root=str(tmp / "lake"), sim_state_dir=str(tmp / "sim")
@@ -113,8 +117,7 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
     from trading.config import load_config
     from trading.live.config import Deployment
     from trading.live.decide import Deployed, decide
-    from trading.live.plan import Contribution, Limits, plan_orders
-    from trading.live.states import TradingStates
+    from trading.live.route import Books, Contribution, plan_account
     from trading.models.registry import Strategy, registered_models, strategies
 
     tmp = Path(tempfile.mkdtemp(prefix="keel-bench-decide-"))
@@ -143,7 +146,8 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
         for v in config.venues
         for i in build_venue(v, config, clock=lambda: now).instruments()
     }
-    limits = Limits(1e12, {v.name: True for v in config.venues})
+    books = Books({}, {}, frozenset(), {v.name: True for v in config.venues}, frozenset())
+    risk = config.risk.model_copy(update={"max_price_age_seconds": 1e12})
     orders = 0
 
     def step() -> None:
@@ -155,7 +159,10 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
             for t in targets.iter_rows(named=True)
             if (p := data.prices.get((t["venue"], t["symbol"]))) is not None
         ]
-        plan = plan_orders(contributions, {}, {}, instruments, TradingStates({}), limits, bar)
+        plan = plan_account(
+            "paper", contributions, books, pl.DataFrame(), instruments, data.market, risk,
+            config.routing, now, bar, bar + timedelta(hours=1),
+        )  # fmt: skip
         orders = len(plan.orders)
 
     return best_of(5, step), orders

@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import polars as pl
 
 from lake.catalog import TableSpec
 from lake.store import Lake
+from trading.execution.types import MarketStat
 from trading.live import journal
 from trading.live.run import BarData
 
@@ -166,7 +167,36 @@ def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...]
         .collect()
     )
     prices = {(r["venue"], r["symbol"]): r["close"] for r in closes.iter_rows(named=True)}
-    return BarData(bar, tail, version, prices, failing)
+    return BarData(bar, tail, version, prices, failing, liquidity(lake, timeframe, bar))
+
+
+def liquidity(lake: Lake, timeframe: str, bar: datetime) -> dict[tuple[str, str], MarketStat]:
+    """What the router knows of each market at ``bar``, from the week of candles before it:
+    daily traded value, daily return volatility and the traded value of one bar."""
+    from lake import catalog
+    from trading.timeframes import timeframe_delta
+
+    step = timeframe_delta(timeframe)
+    per_day = timedelta(days=1) / step
+    stats = (
+        lake.scan(catalog.candles(timeframe))
+        .filter(pl.col("ts") > bar - timedelta(days=7), pl.col("ts") <= bar)
+        .sort("venue", "symbol", "ts")
+        .group_by("venue", "symbol")
+        .agg(
+            bar_usd=(pl.col("close") * pl.col("volume")).mean(),
+            vol=pl.col("close").log().diff().std(),
+        )
+        .collect()
+    )
+    return {
+        (r["venue"], r["symbol"]): MarketStat(
+            adv_usd=float(r["bar_usd"] or 0.0) * per_day,
+            daily_vol=float(r["vol"] or 0.0) * per_day**0.5,
+            bar_volume_usd=float(r["bar_usd"] or 0.0),
+        )
+        for r in stats.iter_rows(named=True)
+    }
 
 
 def newest_bar(lake: Lake, timeframe: str) -> datetime | None:

@@ -27,6 +27,9 @@ kind = "sim"
 name = "sim_a"
 instruments = ["BTC/USDT", "ETH/USDT", "BTC/USDT:USDT"]
 
+[risk]
+max_price_age_seconds = 1e12  # the test's bars are from 2024; the clock is today
+
 [live]
 stale_bars = 100000
 strategies = [{ strategy = "trend", stage = "paper", capital = 20000.0 }]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 import pytest
 
-from trading.live.states import STATE_LAYOUT, TradingStates, change, clamp_reducing
+from trading.live.states import STATE_LAYOUT, TradingStates, change
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 
@@ -49,23 +49,6 @@ def test_resume_of_one_scope_leaves_others_halted() -> None:
     assert states.of(venue="a") == "HALTED"
     assert states.of(venue="b") == "ACTIVE"
     assert [(c.scope, c.target) for c in states.non_active()] == [("venue", "a")]
-
-
-@pytest.mark.parametrize(
-    ("current", "target", "expected"),
-    [
-        (1.0, 2.0, 1.0),
-        (1.0, 0.5, 0.5),
-        (1.0, -1.0, 0.0),
-        (-2.0, -3.0, -2.0),
-        (-2.0, -1.0, -1.0),
-        (0.0, 1.0, 0.0),
-    ],
-)
-def test_reducing_never_grows_or_flips_a_position(
-    current: float, target: float, expected: float
-) -> None:
-    assert clamp_reducing(current, target) == expected
 
 
 def test_a_change_without_reason_or_with_a_bad_scope_is_refused() -> None:

@@ -39,10 +39,13 @@ liquidity = 0.3
 basis_bps = 10.0
 instruments = ["BTC/USDT", "SOL/USDT:USDT"]
 
+[risk]
+max_price_age_seconds = 1e12  # the test's bars are from 2024; the clock is today
+
 [live]
 stale_bars = 100000
 strategies = [
-    { strategy = "basis", stage = "paper", capital = 20000.0 },
+    { strategy = "trend__scale-0.25", stage = "paper", capital = 20000.0 },
     { strategy = "trend", stage = "live", capital = 20000.0 },
 ]
 """
@@ -99,7 +102,7 @@ def test_trading_job_trades_the_bar_with_parity_and_records_the_journal(
     assert journal.read("orders").height == orders.height
     assert TRADING_RUN.path == ["live", "trading_run"]
     shortfall = keel.lake().scan(shortfall_table()).collect()
-    assert set(shortfall["strategy"]) == {"basis", "trend"} & set(
+    assert set(shortfall["strategy"]) == {"trend", "trend__scale-0.25"} & set(
         orders["strategy"].str.split(",").explode()
     )
     assert (shortfall["fills"] > 0).all()

@@ -35,9 +35,6 @@ class LiveConfig(_Frozen):
     lookups: int = Field(
         default=3, ge=1, description="look-ups of an unanswered create before the venue reduces"
     )
-    max_order_notional: float = Field(
-        default=50_000.0, gt=0, description="no single order above this notional"
-    )
     paper_starting_balance: float = Field(default=100_000.0, gt=0)
 
     @field_validator("strategies")

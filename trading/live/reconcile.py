@@ -22,6 +22,7 @@ from trading.live.ledger import Ledger, LedgerOrder
 from trading.venues.base import Instrument, Order, RetryableError, Venue, VenueError
 
 FILL_OVERLAP = timedelta(days=1)
+CASH = ("USD", "USDT", "USDC")
 
 
 @dataclass(slots=True)
@@ -35,6 +36,7 @@ class Reconciliation:
     rows: list[dict[str, Any]] = field(default_factory=list)
     refused: str | None = None
     positions: dict[str, float] = field(default_factory=dict)
+    cash: float = 0.0  # quote-currency balances (USD, USDT, USDC): with spot, the equity
 
 
 def find_order(venue: Venue, symbol: str, client_order_id: str) -> Order | None:
@@ -107,6 +109,11 @@ def reconcile(
         since = None if cold else ledger.last_fill.get((account, name))
         fills = venue.fetch_fills(None if since is None else since - FILL_OVERLAP)
         held = venue_positions(venue, instruments)
+        out.cash = sum(
+            float(r["total"])
+            for r in venue.fetch_balances().iter_rows(named=True)
+            if r["asset"] in CASH
+        )
     except VenueError as exc:
         # Unreachable (retryable) or refusing (halt): either way the ledger cannot be checked.
         out.refused = f"{name} ({account}) cannot be reconciled, the venue does not answer: {exc}"

@@ -13,13 +13,16 @@ from typing import Any
 
 import polars as pl
 
+from trading.execution.config import RoutingConfig
+from trading.execution.types import MarketStat
 from trading.live.decide import Deployed, decide, refusal
 from trading.live.engine import Outcome, Submitter, event_row
 from trading.live.journal import Journal
 from trading.live.ledger import Ledger
-from trading.live.plan import Contribution, Limits, Plan, plan_orders
 from trading.live.reconcile import Reconciliation, reconcile
+from trading.live.route import Books, Contribution, Plan, plan_account, state_rules
 from trading.live.states import TradingStates, change
+from trading.risk.config import RiskConfig
 from trading.venues.base import Instrument, RetryableError, Venue, VenueError
 
 
@@ -42,6 +45,7 @@ class BarData:
     features_version: int
     prices: Mapping[tuple[str, str], float]  # (venue, symbol) -> close of the bar
     failing_checks: tuple[str, ...] = ()
+    market: Mapping[tuple[str, str], MarketStat] = field(default_factory=dict)  # liquidity
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +58,8 @@ class RunParts:
     bar_length: timedelta
     stale_bars: int
     lookups: int
-    max_order_notional: float
+    risk: RiskConfig
+    routing: RoutingConfig
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
 
@@ -105,24 +110,42 @@ class TradingRun:
         positions = {
             (r.account, r.venue, s): p for r in recons.values() for s, p in r.positions.items()
         }
-        plan = plan_orders(
-            contributions,
+        equity = {
+            (r.account, r.venue): r.cash
+            + sum(
+                p * self.data.prices.get((r.venue, s), 0.0)
+                for s, p in r.positions.items()
+                if s in spot
+            )
+            for r in recons.values()
+            for spot in [self._spot_symbols(r.account, r.venue)]
+        }
+        books = Books(
             positions,
-            self._previous_contributions(),
-            {
-                (a.venue.name, i.symbol): i
-                for a in self.parts.accounts.values()
-                for i in a.instruments
-            },
-            self.states(),
-            Limits(
-                self.parts.max_order_notional,
-                {a.venue.name: a.trading_enabled for a in self.parts.accounts.values()},
-                frozenset((r.account, r.venue) for r in recons.values() if r.refused),
-            ),
-            self.data.bar,
+            equity,
+            frozenset((r.account, r.venue) for r in recons.values() if r.refused),
+            {a.venue.name: a.trading_enabled for a in self.parts.accounts.values()},
             frozenset(cid for (_, _, cid) in ledger.orders),
         )
+        states = self.states()
+        risk = state_rules(self.parts.risk, states)
+        previous = self._previous_attribution()
+        plan = Plan()
+        for kind in sorted({a.kind for a in self.parts.accounts.values()}):
+            instruments = {
+                (a.venue.name, i.symbol): i
+                for a in self.parts.accounts.values()
+                if a.kind == kind
+                for i in a.instruments
+            }
+            part = plan_account(
+                kind, contributions, books, previous.filter(account=kind).drop("account"),
+                instruments, self.data.market, risk, self.parts.routing, self.parts.clock(),
+                self.data.bar, self.data.bar + self.parts.bar_length,
+            )  # fmt: skip
+            plan.net_targets += part.net_targets
+            plan.orders += part.orders
+            plan.denials += part.denials
         self._record_plan(plan)
         self._submit(plan, ledger, positions)
         return self.report
@@ -189,17 +212,23 @@ class TradingRun:
             )
         return out
 
-    def _previous_contributions(self) -> dict[tuple[str, str, str, str], float]:
-        last = self.parts.journal.read("net_targets")
-        if last.is_empty():
-            return {}
-        last = last.sort("bar", "at").unique(
-            ["strategy", "account", "venue", "symbol"], keep="last"
+    def _previous_attribution(self) -> pl.DataFrame:
+        """Each strategy's last attributed notional per account and instrument."""
+        last = self.parts.journal.read("net_targets").filter(pl.col("venue") == "*")
+        return (
+            last.sort("bar", "at")
+            .unique(["strategy", "account", "symbol"], keep="last")
+            .select(
+                "strategy",
+                "account",
+                pl.col("symbol").alias("instrument"),
+                (pl.col("contribution") * pl.col("price")).alias("notional_usd"),
+            )
         )
-        return {
-            (r["strategy"], r["account"], r["venue"], r["symbol"]): r["contribution"]
-            for r in last.iter_rows(named=True)
-        }
+
+    def _spot_symbols(self, kind: str, venue: str) -> set[str]:
+        account = self.parts.accounts.get((kind, venue))
+        return {i.symbol for i in account.instruments if i.kind == "spot"} if account else set()
 
     def _record_plan(self, plan: Plan) -> None:
         j = self.parts.journal

@@ -36,7 +36,7 @@ def shortfall(
     keel = fills.filter(pl.col("origin") == "keel")
     if keel.is_empty():
         return pl.DataFrame(schema=_SCHEMA)
-    where = ["run_id", "account", "venue", "symbol"]
+    where = ["run_id", "account", "symbol"]  # net targets are per instrument, not venue
     shares = (
         net_targets.select(*where, "strategy", share=pl.col("contribution").abs())
         .with_columns(share=pl.col("share") / pl.col("share").sum().over(where))

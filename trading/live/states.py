@@ -119,8 +119,3 @@ class TradingStates:
     def non_active(self) -> list[StateChange]:
         """Every scope not ACTIVE, for ``keel status``."""
         return [c for _, c in sorted(self.current.items()) if c.state != "ACTIVE"]
-
-
-def clamp_reducing(current: float, target: float) -> float:
-    """The nearest target to ``target`` that does not grow or flip ``current``: REDUCING."""
-    return min(max(target, min(current, 0.0)), max(current, 0.0))

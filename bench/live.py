@@ -160,8 +160,8 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
             if (p := data.prices.get((t["venue"], t["symbol"]))) is not None
         ]
         plan = plan_account(
-            "paper", contributions, books, pl.DataFrame(), instruments, data.market, risk,
-            config.routing, now, bar, bar + timedelta(hours=1),
+            "paper", contributions, books, pl.DataFrame(), instruments, data.market,
+            data.prices, risk, config.routing, now, bar, bar + timedelta(hours=1),
         )  # fmt: skip
         orders = len(plan.orders)
 

@@ -77,6 +77,7 @@ def plan_account(
     previous: pl.DataFrame,
     instruments: Mapping[tuple[str, str], Instrument],
     market: Mapping[tuple[str, str], MarketStat],
+    closes: Mapping[tuple[str, str], float],
     risk: RiskConfig,
     routing: RoutingConfig,
     now: datetime,
@@ -85,12 +86,12 @@ def plan_account(
 ) -> Plan:
     """One account's orders for the bar; ``previous`` is the account's last attribution
     (strategy, instrument, notional_usd), kept by strategies that are HALTED. Prices are the
-    bar's closes, observed when it ``closed``."""
+    bar's ``closes`` of every venue and instrument, observed when it ``closed``."""
     plan = Plan()
     mine = [c for c in contributions if c.account == account]
     if not mine:
         return plan
-    prices = {(c.venue, c.symbol): c.price for c in mine}
+    prices = {k: p for k, p in closes.items() if k in instruments}
     targets = (
         pl.DataFrame(
             [{"strategy": c.strategy, "instrument": c.symbol, "weight": c.weight} for c in mine],

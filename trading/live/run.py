@@ -140,7 +140,8 @@ class TradingRun:
             }
             part = plan_account(
                 kind, contributions, books, previous.filter(account=kind).drop("account"),
-                instruments, self.data.market, risk, self.parts.routing, self.parts.clock(),
+                instruments, self.data.market, self.data.prices, risk, self.parts.routing,
+                self.parts.clock(),
                 self.data.bar, self.data.bar + self.parts.bar_length,
             )  # fmt: skip
             plan.net_targets += part.net_targets

@@ -139,6 +139,7 @@ def why(client_order_id: str) -> int:
     from lake.live import LakeJournal
     from lake.store import Lake
     from orchestration.paths import VAR
+    from trading.live.ledger import EVENT_RANK
 
     for lake in (_setup().journal_lake, Lake(VAR / "replay" / "lake")):  # live, then replay
         journal = LakeJournal(lake)
@@ -153,21 +154,20 @@ def why(client_order_id: str) -> int:
         f"{client_order_id}: {o['side']} {o['amount']:g} {o['symbol']} on {o['venue']} "
         f"({o['account']}), bar {o['bar']:%Y-%m-%d %H:%M}, run {o['run_id']}"
     )
-    same = (
-        (pl.col("run_id") == o["run_id"])
-        & (pl.col("venue") == o["venue"])
-        & (pl.col("symbol") == o["symbol"])
-    )
+    # The router picks venues: decisions on the instrument at any venue, and net targets per
+    # instrument (venue "*"), explain an order on one venue.
+    same = (pl.col("run_id") == o["run_id"]) & (pl.col("symbol") == o["symbol"])
     sections = {
         "decisions": journal.read("decisions")
         .filter(same, pl.col("strategy").is_in(o["strategy"].split(",")))
-        .select("strategy", "stage", "weight", "features_version", "code_version"),
+        .select("strategy", "stage", "venue", "weight", "features_version", "code_version"),
         "net targets": journal.read("net_targets")
-        .filter(same, pl.col("account") == o["account"])
+        .filter(same, pl.col("account") == o["account"], pl.col("venue").is_in([o["venue"], "*"]))
         .select("strategy", "weight", "capital", "price", "contribution", "net_target", "position"),
         "events": journal.read("order_events")
         .filter(pl.col("client_order_id") == client_order_id)
-        .sort("at")
+        .with_columns(rank=pl.col("event").replace_strict(EVENT_RANK, default=9))
+        .sort("at", "rank")
         .select("at", "event", "filled", "detail"),
         "fills": journal.read("fills")
         .filter(pl.col("client_order_id") == client_order_id)

@@ -17,7 +17,7 @@ from trading.live.journal import Journal
 TERMINAL = frozenset({"closed", "canceled", "rejected", "not_found"})
 ADJUSTMENTS = ("opening", "adjusted")
 # Events that share a timestamp (a simulated clock) apply in the order an order lives through.
-_EVENT_RANK = {"intent": 0, "lookup": 1, "unknown": 2, "accepted": 3, "open": 4}
+EVENT_RANK = {"intent": 0, "lookup": 1, "unknown": 2, "accepted": 3, "open": 4}
 Account = tuple[str, str]  # (account kind: paper | live, venue name)
 
 
@@ -87,7 +87,7 @@ class Ledger:
                 ),
             )
         ranked = events.with_columns(
-            _rank=pl.col("event").replace_strict(_EVENT_RANK, default=9, return_dtype=pl.Int8)
+            _rank=pl.col("event").replace_strict(EVENT_RANK, default=9, return_dtype=pl.Int8)
         )
         for e in ranked.sort("at", "_rank").iter_rows(named=True):
             found = ledger.orders.get((e["account"], e["venue"], e["client_order_id"]))

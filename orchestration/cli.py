@@ -239,7 +239,6 @@ def demo() -> int:
         ok = backfill(start, today, datasets) and ok
     summary()
     ok = research() and ok
-    ok = cli_live.paper_replay(48) == 0 and ok
     return 0 if ok else 1
 
 
@@ -261,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    from orchestration import cli_account
+
+    cli_account.register(sub)
     cli_live.register(sub)
     args = parser.parse_args(argv)
 
@@ -268,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ensure_dagster_home()
     try:
+        handled = cli_account.run(args)
+        if handled is not None:
+            cli_live.after(args)
+            return handled
         done = cli_live.run(args)
         if done is not None:
             return done

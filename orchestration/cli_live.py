@@ -62,6 +62,13 @@ def run(args: argparse.Namespace) -> int | None:
     return None
 
 
+def after(args: argparse.Namespace) -> None:
+    """What the trading side adds under another command: trading states under ``keel status``
+    (the point of control shows what may trade)."""
+    if args.command == "status":
+        print("\n" + "\n".join(state_lines()))
+
+
 def _setup() -> Any:
     from assets.live import setup_for
     from orchestration.resources import KeelResource

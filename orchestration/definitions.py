@@ -7,6 +7,7 @@ import warnings
 
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
+from assets.account import account_assets, account_checks, account_job, account_schedule
 from assets.checks import market_checks
 from assets.execution import execution_assets
 from assets.features import feature_assets
@@ -35,6 +36,7 @@ def build_definitions(
     markets = instruments_job()
     research = research_job()
     trading = trading_job()
+    account = account_job()
     return Definitions(
         assets=[
             *market_assets(config),
@@ -43,11 +45,16 @@ def build_definitions(
             *research_assets(config),
             *execution_assets(config),
             *live_assets(config),
+            *account_assets(config),
         ],
-        asset_checks=market_checks(config),
-        jobs=[job, markets, research, trading],
+        asset_checks=[*market_checks(config), *account_checks(config)],
+        jobs=[job, markets, research, account, trading],
         sensors=[trading_sensor(trading)],
-        schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
+        schedules=[
+            refresh_schedule(job, config.data.refresh_cron),
+            instruments_schedule(markets),
+            account_schedule(account, config.account.sync_cron),
+        ],
         resources={"keel": keel or KeelResource(config_path=config_path)},
     )
 

@@ -119,8 +119,11 @@ def run_paper_replay(bars: int) -> int:
     refused = [line for r in reports for line in r.refused]
     if refused:
         print("\nrefused:\n  " + "\n  ".join(refused[:5]))
+    from orchestration.cli_account import status
     from orchestration.cli_live import state_lines
 
+    print("\nkeel status (the configured venues' accounts, last sync):")
+    status()
     print("\n" + "\n".join(state_lines()))
     print(f"journal: {setup.journal_lake.root}/live  (keel why <client order id> reads it too)")
     return 0 if diffs.is_empty() else 1

@@ -37,6 +37,7 @@ CONFIG_ENV = "KEEL_CONFIG"
 VENUE_KINDS = tuple(KINDS)
 
 __all__ = [
+    "AccountConfig",
     "AccountFaults",
     "BarFault",
     "CapsConfig",
@@ -127,6 +128,23 @@ class QualityConfig(_Frozen):
     )
 
 
+class AccountConfig(_Frozen):
+    """The ledger: how often every venue's account is synced and how it is valued."""
+
+    sync_cron: str = Field(default="*/5 * * * *", description="account sync schedule")
+    currency: str = Field(default="USDT", description="the account currency equity is valued in")
+    stale_minutes: int = Field(
+        default=180, ge=1, description="a price older than this is flagged as stale"
+    )
+
+    @field_validator("sync_cron")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '*/5 * * * *'")
+        return value
+
+
 class SimulationConfig(_Frozen):
     """The synthetic market every simulated venue quotes around."""
 
@@ -144,6 +162,7 @@ class KeelConfig(_Frozen):
     risk: RiskConfig = RiskConfig()
     routing: RoutingConfig = RoutingConfig()
     netting: NettingConfig = NettingConfig()
+    account: AccountConfig = AccountConfig()
 
     @model_validator(mode="after")
     def _execution_names_known_venues(self) -> KeelConfig:

@@ -76,3 +76,36 @@ def test_caps_sub_table_is_read_and_rejects_unknown_keys(tmp_path: Path) -> None
     assert (caps.max_equity_usd, caps.max_equity_share) == (50_000, 0.4)
     with pytest.raises(ConfigError, match=r"caps\.max_equty_usd: unknown key"):
         _config(tmp_path, caps={"max_equty_usd": 1})
+
+
+def test_paper_venue_over_recorded_binance_candles_fills_at_the_recorded_close(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from tests.conftest import FIXTURES
+    from trading.config import PaperVenueConfig
+    from trading.venues.paper import PaperVenue
+    from trading.venues.replay import ReplayVenue
+
+    at = datetime(2024, 1, 2, 0, 30, tzinfo=UTC)  # inside the recording
+    market = ReplayVenue(
+        "binance_rec", FIXTURES / "binance_spot_4h_2024q1.parquet", ("BTC/USDT",), clock=lambda: at
+    )
+    config = PaperVenueConfig(
+        kind="paper",
+        name="paper_rec",
+        market="binance_rec",
+        instruments=("BTC/USDT",),
+        quote_timeframe="4h",
+        taker_fee=0.001,
+    )
+    paper = PaperVenue(config, market, clock=lambda: at)
+    last_bar = market.fetch_candles("BTC/USDT", "4h", at - timedelta(hours=8), at)
+
+    paper.create_order(OrderRequest("BTC/USDT", "buy", 0.1, "rec-1"))
+    fill = paper.fetch_fills().row(0, named=True)
+
+    assert last_bar["ts"][-1] == datetime(2024, 1, 1, 20, tzinfo=UTC)  # the last closed 4h bar
+    assert fill["price"] == pytest.approx(last_bar["close"][-1], rel=2e-4)
+    assert fill["fee"] == pytest.approx(0.1 * fill["price"] * 0.001)

@@ -3,6 +3,7 @@ state that two processes share without losing an update."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 from datetime import datetime, timedelta
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.trading.sim_helpers import T0, account, bars_from, flat_bars
 from trading.venues.base import (
@@ -251,3 +254,30 @@ def test_state_survives_a_new_account_object_on_the_same_file(tmp_path: Path) ->
     assert found is not None
     assert found.filled == 1.0
     assert isinstance(found.ts, datetime)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["buy", "sell"]), st.floats(0.01, 30.0)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_spot_balances_always_equal_the_sum_of_fills_and_never_go_negative(
+    orders: list[tuple[str, float]],
+) -> None:
+    acct = account(flat_bars(volume=1_000.0), [T0 + timedelta(seconds=30)])
+    for i, (side, amount) in enumerate(orders):
+        with contextlib.suppress(OrderRejectedError):  # refused sells of coins not held
+            acct.create_order(OrderRequest(SPOT, side, amount, f"h{i}"))  # type: ignore[arg-type]
+
+    fills = acct.fetch_fills()
+    totals = {r["asset"]: r["total"] for r in acct.fetch_balances().iter_rows(named=True)}
+    signed = [a if s == "buy" else -a for s, a in zip(fills["side"], fills["amount"], strict=True)]
+    cash = 100_000.0 - sum(
+        q * p + f for q, p, f in zip(signed, fills["price"], fills["fee"], strict=True)
+    )
+    assert totals.get("USDT", 0.0) == pytest.approx(cash)
+    assert totals.get("BTC", 0.0) == pytest.approx(sum(signed), abs=1e-9)
+    assert min(totals.values()) >= -1e-9

@@ -97,6 +97,7 @@ class Capabilities:
     """What a venue kind can do, as data: callers ask this, never the kind."""
 
     market_data: bool = True  # candles (and instruments) of its own, stored in market/*
+    simulated: bool = False  # a simulated account: no real money, safe to reset and paper-trade
     funding_history: bool = False  # funding-rate history of perpetual swaps
     account: bool = False  # balances, positions, open orders, fills
     trading: bool = False  # create, cancel and look up orders

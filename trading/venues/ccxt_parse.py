@@ -243,3 +243,36 @@ def trades_frame(
     return frames.conform(
         pl.DataFrame(list(rows.values()), schema=dict(frames.FILLS)), frames.FILLS
     )
+
+
+def ohlcv_frame(
+    rows: Sequence[Sequence[Any]], venue: str, symbol: str, timeframe: str
+) -> pl.DataFrame:
+    """ccxt's unified OHLCV rows as a frame in the ``CANDLES`` layout (no per-row Python)."""
+    if not rows:
+        return frames.empty(frames.CANDLES)
+    raw = pl.DataFrame(
+        rows,
+        schema={
+            "ms": pl.Int64,
+            "open": pl.Float64,
+            "high": pl.Float64,
+            "low": pl.Float64,
+            "close": pl.Float64,
+            "volume": pl.Float64,
+        },
+        orient="row",
+    )
+    ts = pl.from_epoch("ms", time_unit="ms").dt.cast_time_unit("us").dt.replace_time_zone("UTC")
+    return raw.select(
+        pl.lit(venue).alias("venue"),
+        pl.lit(symbol).alias("symbol"),
+        pl.lit(timeframe).alias("timeframe"),
+        ts.alias("ts"),
+        ts.dt.date().alias("date"),
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+    )

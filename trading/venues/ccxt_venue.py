@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -25,20 +24,20 @@ from trading.venues.base import (
     HaltError,
     Instrument,
     Order,
-    OrderOutcomeUnknownError,
-    OrderRejectedError,
     OrderRequest,
     PayloadError,
     RetryableError,
     UnknownSymbolError,
 )
+from trading.venues.ccxt_orders import CcxtOrders
 from trading.venues.ccxt_parse import (
     balances_frame,
+    ohlcv_frame,
     order_record,
     positions_frame,
     trades_frame,
 )
-from trading.venues.client_ids import encode_client_order_id, rule_for
+from trading.venues.client_ids import rule_for
 from trading.venues.errors import RetryPolicy, call_with_retries
 from trading.venues.secrets import redact
 
@@ -55,40 +54,7 @@ def _ms(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
 
 
-def ohlcv_frame(
-    rows: Sequence[Sequence[Any]], venue: str, symbol: str, timeframe: str
-) -> pl.DataFrame:
-    """ccxt's unified OHLCV rows as a frame in the ``CANDLES`` layout (no per-row Python)."""
-    if not rows:
-        return frames.empty(frames.CANDLES)
-    raw = pl.DataFrame(
-        rows,
-        schema={
-            "ms": pl.Int64,
-            "open": pl.Float64,
-            "high": pl.Float64,
-            "low": pl.Float64,
-            "close": pl.Float64,
-            "volume": pl.Float64,
-        },
-        orient="row",
-    )
-    ts = pl.from_epoch("ms", time_unit="ms").dt.cast_time_unit("us").dt.replace_time_zone("UTC")
-    return raw.select(
-        pl.lit(venue).alias("venue"),
-        pl.lit(symbol).alias("symbol"),
-        pl.lit(timeframe).alias("timeframe"),
-        ts.alias("ts"),
-        ts.dt.date().alias("date"),
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-    )
-
-
-class CcxtVenue:
+class CcxtVenue(CcxtOrders):
     """One account on a ccxt exchange."""
 
     def __init__(
@@ -406,116 +372,3 @@ class CcxtVenue:
             dup = out.filter(pl.col("fill_id").is_duplicated())["fill_id"][0]
             raise PayloadError(self._name, "fetch_my_trades", "id", f"fill {dup} reported twice")
         return out
-
-    # ----------------------------------------------------------------- orders
-
-    def _require_trading(self, call: str) -> None:
-        if not self._trading_enabled:
-            raise HaltError(
-                self._name,
-                call,
-                "order placement is disabled for this venue; set trading_enabled = true in its "
-                "config to allow it (live trading is off unless explicitly enabled)",
-            )
-
-    def _lookup_params(self, client_order_id: str) -> dict[str, Any]:
-        rule = rule_for(self._exchange.id)
-        cid = encode_client_order_id(client_order_id, self._exchange.id)
-        return {rule.lookup_param: cid}
-
-    def create_order(self, request: OrderRequest) -> Order:
-        """Place an order (amount in base units; sent in contracts). Never retried: a timeout
-        or an unreadable acknowledgement raises ``OrderOutcomeUnknownError``, and the caller
-        looks the order up by client order id instead of resending."""
-        self._require_trading("create_order")
-        why = self._caps.refuse(request)
-        if why:
-            raise OrderRejectedError(self._name, "create_order", "unsupported", why)
-        self._market(request.symbol, "create_order")
-        rule = rule_for(self._exchange.id)
-        cid = encode_client_order_id(request.client_order_id, self._exchange.id)
-        params: dict[str, Any] = {rule.create_param: cid}
-        if request.reduce_only:
-            params["reduceOnly"] = True
-        if request.post_only:
-            params["postOnly"] = True
-        elif request.time_in_force != "GTC":
-            params["timeInForce"] = request.time_in_force
-        contracts = request.amount / self._contract_size(request.symbol)
-        try:
-            order = self._call(
-                "create_order",
-                lambda: self._exchange.create_order(
-                    request.symbol, request.type, request.side, contracts, request.price, params
-                ),
-                retries=False,
-            )
-        except RetryableError as exc:
-            raise OrderOutcomeUnknownError(
-                self._name, "create_order", cid, f"no answer: {exc}"
-            ) from None
-        try:
-            return self._record(
-                order, "create_order", request.symbol, replace(request, client_order_id=cid)
-            )
-        except PayloadError as exc:
-            raise OrderOutcomeUnknownError(
-                self._name, "create_order", cid, f"unreadable acknowledgement: {exc}"
-            ) from None
-
-    def fetch_order(self, symbol: str, client_order_id: str) -> Order | None:
-        """The order with that client order id, or None if the exchange does not know it."""
-        market = self._market(symbol, "fetch_order")
-        params = self._lookup_params(client_order_id)
-        if rule_for(self._exchange.id).realtime_lookup:
-            return self._fetch_order_realtime(market, params)
-        try:
-            order = self._call(
-                "fetch_order", lambda: self._exchange.fetch_order(None, symbol, params)
-            )
-        except OrderRejectedError as exc:
-            if exc.reason == "not_found":
-                return None
-            raise
-        return self._record(order, "fetch_order", symbol)
-
-    def _fetch_order_realtime(self, market: dict[str, Any], params: dict[str, Any]) -> Order | None:
-        """Bybit v5: ``/v5/order/realtime`` by ``orderLinkId`` answers open and recent closed
-        orders; ccxt's ``fetch_order`` would send ``orderId=None`` alongside."""
-        if market.get("spot"):
-            category = "spot"
-        else:
-            category = "linear" if market.get("linear", True) else "inverse"
-        request = {"category": category, "symbol": market["id"], **params}
-        response = self._call(
-            "fetch_order", lambda: self._exchange.privateGetV5OrderRealtime(request)
-        )
-        items = ((response or {}).get("result") or {}).get("list") or []
-        if not items:
-            return None
-        order = self._exchange.parse_order(items[0], market)
-        return self._record(order, "fetch_order", market["symbol"])
-
-    def cancel_order(self, symbol: str, client_order_id: str) -> Order:
-        """Cancel by client order id; the record carries the canceled order's own client id
-        (Binance spot answers with the cancel request's id as ``clientOrderId``)."""
-        self._require_trading("cancel_order")
-        self._market(symbol, "cancel_order")
-        order = self._call(
-            "cancel_order",
-            lambda: self._exchange.cancel_order(None, symbol, self._lookup_params(client_order_id)),
-        )
-        cid = encode_client_order_id(client_order_id, self._exchange.id)
-        info = order.get("info") or {}
-        own = info.get("origClientOrderId") or cid
-        if own != cid:
-            raise PayloadError(
-                self._name, "cancel_order", "origClientOrderId", f"canceled {own}, asked {cid}"
-            )
-        if order.get("status") is None:  # an id-only acknowledgement (okx, bybit): ask
-            looked_up = self.fetch_order(symbol, client_order_id)
-            if looked_up is None:
-                raise PayloadError(self._name, "cancel_order", "id", f"{cid} vanished on cancel")
-            return looked_up
-        record = self._record(order, "cancel_order", symbol)
-        return replace(record, client_order_id=cid)

@@ -45,6 +45,7 @@ class PaperVenueConfig(VenueConfigBase, SimAccountFields):
 
 
 CAPABILITIES = Capabilities(
+    simulated=True,
     market_data=False,  # its market venue stores the market data
     funding_history=False,
     account=True,

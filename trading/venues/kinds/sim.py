@@ -58,6 +58,7 @@ class SimVenueConfig(VenueConfigBase, SimAccountFields):
 
 
 CAPABILITIES = Capabilities(
+    simulated=True,
     market_data=True,
     funding_history=True,
     account=True,

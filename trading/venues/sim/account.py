@@ -21,7 +21,6 @@ import polars as pl
 
 from trading import frames
 from trading.configbase import SimAccountFields
-from trading.costs import VenueCosts, impact_rate
 from trading.venues.base import (
     Capabilities,
     Instrument,
@@ -32,7 +31,7 @@ from trading.venues.base import (
     RetryableError,
     UnknownSymbolError,
 )
-from trading.venues.sim import ledger
+from trading.venues.sim import ledger, rules
 from trading.venues.sim.store import StateStore
 
 Bars = Callable[[str, datetime, datetime], pl.DataFrame]
@@ -121,18 +120,6 @@ class SimAccount:
             )
         return dict(bars.row(-1, named=True))
 
-    def _taker_price(
-        self, spec: Instrument, side: str, amount: float, bar: dict[str, Any]
-    ) -> float:
-        close = float(bar["close"])
-        adv = float(bar["volume"]) * close * 1440.0
-        costs = VenueCosts(spec.maker_fee, spec.taker_fee)
-        slip = costs.half_spread_bps * 1e-4 + impact_rate(
-            amount * close, adv, _DAILY_VOL, costs.impact_k
-        )
-        slip = min(slip, 0.05) if math.isfinite(slip) else 0.05
-        return close * (1.0 + slip if side == "buy" else 1.0 - slip)
-
     # ----------------------------------------------------------------- matching
 
     def _sync(self, state: dict[str, Any]) -> None:
@@ -165,7 +152,7 @@ class SimAccount:
             return
         done = bar["ts"] + self._step
         if order["type"] == "market":
-            price = self._taker_price(spec, order["side"], qty, bar)
+            price = rules.taker_price(spec, order["side"], qty, bar)
             ledger.apply_fill(
                 state, self._venue, order, spec, qty, price, spec.taker_fee, "taker", done
             )
@@ -255,7 +242,11 @@ class SimAccount:
             raise self._reject(
                 "post_only_would_cross", f"limit {price} crosses last {last}", request
             )
-        self._check_funds(state, request, spec, price, last)
+        why_not = rules.funds_problem(
+            state, request, spec, self._specs, price, last, self._settings.max_leverage
+        )
+        if why_not is not None:
+            raise self._reject(why_not[0], why_not[1], request)
         state["seq"] += 1
         order: dict[str, Any] = {
             "symbol": request.symbol,
@@ -277,7 +268,7 @@ class SimAccount:
             order["status"] = "canceled"  # fill or kill: the bar could not fill it all
         elif marketable:
             qty = min(amount, cap)
-            fill = self._taker_price(spec, request.side, qty, bar)
+            fill = rules.taker_price(spec, request.side, qty, bar)
             if request.type == "limit":
                 fill = min(fill, price) if direction > 0 else max(fill, price)
             ledger.apply_fill(
@@ -289,54 +280,6 @@ class SimAccount:
             order["status"] = "canceled"  # a non-marketable IOC/FOK limit never rests
         state["orders"][request.client_order_id] = order
         return order
-
-    def _check_funds(
-        self,
-        state: dict[str, Any],
-        request: OrderRequest,
-        spec: Instrument,
-        price: float,
-        last: float,
-    ) -> None:
-        bal: dict[str, float] = state["balances"]
-        held = ledger.reserved(state, self._specs)
-        if spec.kind == "spot":
-            if request.side == "buy":
-                need = request.amount * price * (1.0 + 0.01 + max(spec.taker_fee, 0.0))
-                have = bal.get(spec.quote, 0.0) - held.get(spec.quote, 0.0)
-                asset = spec.quote
-            else:
-                need = request.amount
-                have = bal.get(spec.base, 0.0) - held.get(spec.base, 0.0)
-                asset = spec.base
-            if have < need:
-                raise self._reject(
-                    "insufficient_funds", f"needs {need:.8g} {asset}, {have:.8g} free", request
-                )
-            return
-        pos = float(state["positions"].get(spec.symbol, {}).get("size", 0.0))
-        signed = request.amount if request.side == "buy" else -request.amount
-        if request.reduce_only and (
-            pos == 0 or (pos > 0) == (signed > 0) or abs(signed) > abs(pos)
-        ):
-            raise self._reject(
-                "invalid", f"reduce-only {request.side} would not reduce {pos}", request
-            )
-        if abs(pos + signed) <= abs(pos):
-            return  # reducing a position never needs more margin
-        prices = {s: float(p["entry_price"]) for s, p in state["positions"].items()}
-        prices[spec.symbol] = last
-        trial = {**state, "positions": {**state["positions"]}}
-        trial["positions"][spec.symbol] = {"size": pos + signed, "entry_price": price}
-        needed = ledger.margin_needed(trial, self._specs, prices, self._settings.max_leverage)
-        equity = ledger.margin_equity(state, spec.settle, prices)
-        if needed > equity:
-            raise self._reject(
-                "margin",
-                f"needs {needed:,.2f} {spec.settle} initial margin at "
-                f"{self._settings.max_leverage:g}x leverage, equity is {equity:,.2f}",
-                request,
-            )
 
     def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         """Cancel a resting order; a finished order comes back as it is."""

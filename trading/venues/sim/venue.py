@@ -1,8 +1,9 @@
 """The simulated venue: market data from the synthetic market, an account that matches orders.
 
 It implements the whole ``Venue`` interface without a network, so the system runs end to end
-on a machine with no exchange access. Account state (balances, positions, orders, fills) lives
-in one JSON file per venue, written atomically, so it survives between runs.
+on a machine with no exchange access. The account half is a ``SimAccount`` (the same one paper
+venues use) matched against this venue's own minute bars; its state lives in one JSON file per
+venue, locked and written atomically, so it survives between runs and processes.
 """
 
 from __future__ import annotations

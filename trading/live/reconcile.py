@@ -42,32 +42,7 @@ class Reconciliation:
 def find_order(venue: Venue, symbol: str, client_order_id: str) -> Order | None:
     """The venue's record of an order by client order id, or None when the venue has none.
     Transient errors propagate: "cannot tell" is not "not found"."""
-    fetch = getattr(venue, "fetch_order", None)
-    if fetch is not None:
-        found = fetch(symbol, client_order_id)
-        return found if isinstance(found, Order) else None
-    # Venues without a direct look-up: its open orders, then its fills.
-    open_orders = venue.fetch_open_orders()
-    for row in open_orders.iter_rows(named=True):
-        if row["client_order_id"] == client_order_id:
-            return Order(**{k: row[k] for k in Order.__slots__})  # type: ignore[attr-defined]
-    fills = venue.fetch_fills().filter(client_order_id=client_order_id)
-    if fills.height:
-        first = fills.row(0, named=True)
-        return Order(
-            venue.name,
-            symbol,
-            client_order_id,
-            first["order_id"],
-            first["side"],
-            "market",
-            float(fills["amount"].sum()),
-            None,
-            float(fills["amount"].sum()),
-            "closed",
-            first["ts"],
-        )
-    return None
+    return venue.fetch_order(symbol, client_order_id)
 
 
 def venue_positions(venue: Venue, instruments: list[Instrument]) -> dict[str, float]:

@@ -90,10 +90,10 @@ class SimAccount:
         state["faults"][fault] = left - 1
         return True
 
-    def _outage(self, call: str) -> None:
-        with self._store.transaction() as state:
-            hit = self._take(state, "outage")
-        if hit:
+    def _outage(self, state: dict[str, Any], call: str) -> None:
+        """Inside a transaction: fail the call while an injected outage lasts (the count goes
+        down and is saved: the store keeps what a block changed when it ends in a VenueError)."""
+        if self._take(state, "outage"):
             raise RetryableError(self._venue, call, "exchange unavailable (injected outage)")
 
     def _closed_until(self) -> datetime:
@@ -184,28 +184,23 @@ class SimAccount:
 
     def create_order(self, request: OrderRequest) -> Order:
         """Validate, book and (if marketable) fill an order; idempotent by client order id."""
-        self._outage("create_order")
         spec = self._spec(request.symbol, "create_order")
         with self._store.transaction() as state:
+            self._outage(state, "create_order")
             existing = state["orders"].get(request.client_order_id)
             if existing is not None:
                 return self._record(existing)
             if self._take(state, "reject"):
-                rejected: OrderRejectedError | None = OrderRejectedError(
+                raise OrderRejectedError(
                     self._venue, "create_order", "invalid", "injected rejection"
                 )
-            else:
-                rejected = None
-                self._sync(state)
-                bar = self._last_bar(request.symbol, "create_order")
-                order = self._book(state, request, spec, bar)
-                lost = self._take(state, "lost_ack")
-        if rejected is not None:
-            raise rejected
-        if lost:
-            raise OrderOutcomeUnknownError(
-                self._venue, "create_order", request.client_order_id, "acknowledgement lost"
-            )
+            self._sync(state)
+            bar = self._last_bar(request.symbol, "create_order")
+            order = self._book(state, request, spec, bar)
+            if self._take(state, "lost_ack"):  # booked and saved, but the caller hears nothing
+                raise OrderOutcomeUnknownError(
+                    self._venue, "create_order", request.client_order_id, "acknowledgement lost"
+                )
         return self._record(order)
 
     def _reject(self, reason: Any, message: str, request: OrderRequest) -> OrderRejectedError:
@@ -283,8 +278,8 @@ class SimAccount:
 
     def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         """Cancel a resting order; a finished order comes back as it is."""
-        self._outage("cancel_order")
         with self._store.transaction() as state:
+            self._outage(state, "cancel_order")
             self._sync(state)
             raw = state["orders"].get(client_order_id)
             if raw is not None and raw["symbol"] == symbol and raw["status"] == "open":
@@ -297,8 +292,8 @@ class SimAccount:
 
     def fetch_order(self, symbol: str, client_order_id: str) -> Order | None:
         """The order with that client order id, or None if the account never took it."""
-        self._outage("fetch_order")
         with self._store.transaction() as state:
+            self._outage(state, "fetch_order")
             self._sync(state)
             raw = state["orders"].get(client_order_id)
         return None if raw is None or raw["symbol"] != symbol else self._record(raw)
@@ -321,8 +316,8 @@ class SimAccount:
     # ----------------------------------------------------------------- account reads
 
     def _synced(self, call: str) -> dict[str, Any]:
-        self._outage(call)
         with self._store.transaction() as state:
+            self._outage(state, call)
             self._sync(state)
         return state
 
@@ -387,8 +382,8 @@ class SimAccount:
 
     def fetch_fills(self, since: datetime | None = None) -> pl.DataFrame:
         """Own fills at or after ``since``; a duplicate-fill fault repeats the newest one."""
-        self._outage("fetch_fills")
         with self._store.transaction() as state:
+            self._outage(state, "fetch_fills")
             self._sync(state)
             duplicate = bool(state["fills"]) and self._take(state, "duplicate_fill")
         fills = list(state["fills"]) + ([state["fills"][-1]] if duplicate else [])

@@ -3,7 +3,9 @@
 Every read-modify-write holds an exclusive ``fcntl`` lock on a sibling ``.lock`` file, and every
 write goes to a temporary file that is flushed, synced and atomically renamed over the state, so
 a reader sees the old state or the new one, never half of either, and no update is lost.
-Without a directory the state lives in memory (tests, throwaway runs).
+Without a directory the state lives in memory (tests, throwaway runs). A block that ends with a
+``VenueError`` (the account's own answer: a rejection, an outage, a lost acknowledgement) still
+saves what it changed; any other exception (a bug) leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from trading.venues.base import VenueError
 
 State = dict[str, Any]
 
@@ -41,7 +45,11 @@ class StateStore:
         with self._thread_lock:
             if self._path is None:
                 state = copy.deepcopy(self._memory) if self._memory else self._initial()
-                yield state
+                try:
+                    yield state
+                except VenueError:
+                    self._memory = state
+                    raise
                 self._memory = state
                 return
             self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -50,7 +58,11 @@ class StateStore:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
                     state = self._read()
-                    yield state
+                    try:
+                        yield state
+                    except VenueError:
+                        self._write(state)
+                        raise
                     self._write(state)
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)

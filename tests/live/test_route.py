@@ -32,7 +32,7 @@ NO_PREVIOUS = pl.DataFrame(
 def _books(
     refused: frozenset[tuple[str, str]] = frozenset(),
     enabled: bool = True,
-    known: frozenset[str] = frozenset(),
+    known: frozenset[tuple[str, str]] = frozenset(),
 ) -> Books:
     return Books({}, {}, refused, {"a": enabled, "b": enabled}, known)
 
@@ -76,9 +76,12 @@ def test_live_orders_need_trading_enabled() -> None:
 
 def test_orders_already_in_the_journal_are_not_planned_again() -> None:
     first = _plan([_c("s1", "a", 0.5)], _books())
-    known = frozenset(o.client_order_id for o in first.orders)
+    known = frozenset(("paper", o.client_order_id) for o in first.orders)
     assert first.orders
     assert _plan([_c("s1", "a", 0.5)], _books(known=known)).orders == []
+    # The same ids on another account are that account's own orders, not these.
+    live = _plan([_c("s1", "a", 0.5, "live")], _books(known=known), account="live")
+    assert [o.client_order_id for o in live.orders] == [o.client_order_id for o in first.orders]
 
 
 def test_journal_states_override_configured_ones_and_reach_the_gate() -> None:

@@ -58,7 +58,7 @@ class Books:
     equity_usd: Mapping[tuple[str, str], float]  # (account, venue)
     refused: frozenset[tuple[str, str]]  # (account, venue) failing reconciliation
     trading_enabled: Mapping[str, bool]  # venue -> live orders allowed
-    known_orders: frozenset[str]  # client order ids already in the journal
+    known_orders: frozenset[tuple[str, str]]  # (account, client order id) in the journal
 
 
 def state_rules(risk: RiskConfig, states: TradingStates) -> RiskConfig:
@@ -163,7 +163,7 @@ def plan_account(
     }
     for o in routed.orders:
         who = owners.get(o.instrument, "*")
-        if o.client_order_id in books.known_orders:
+        if (account, o.client_order_id) in books.known_orders:
             continue  # this bar's order exists already (a retried run): reconciliation owns it
         if o.not_before > now:
             plan.denials.append(

@@ -125,7 +125,7 @@ class TradingRun:
             equity,
             frozenset((r.account, r.venue) for r in recons.values() if r.refused),
             {a.venue.name: a.trading_enabled for a in self.parts.accounts.values()},
-            frozenset(cid for (_, _, cid) in ledger.orders),
+            frozenset((kind, cid) for (kind, _, cid) in ledger.orders),
         )
         states = self.states()
         risk = state_rules(self.parts.risk, states)
@@ -347,7 +347,11 @@ class TradingRun:
         except (RetryableError, VenueError) as exc:
             self.report.notes.append(f"{venue.name}: fills not read ({exc}); next run adopts them")
             return []
-        mine = {o.intent.client_order_id: o.intent for o in self.report.orders}
+        mine = {
+            o.intent.client_order_id: o.intent
+            for o in self.report.orders
+            if (o.intent.account, o.intent.venue) == (kind, venue.name)
+        }
         own = {cid for (a, v, cid) in ledger.orders if a == kind and v == venue.name}
         rows = []
         for f in fills.iter_rows(named=True):

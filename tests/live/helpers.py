@@ -29,10 +29,13 @@ STRATEGIES = [
 ]
 
 
-def live_config(tmp: Path, **live: Any) -> KeelConfig:
+def live_config(tmp: Path, participation: float | None = None, **live: Any) -> KeelConfig:
     """The small test config with three strategies deployed (two paper, one live)."""
     raw = small_config_dict()
     raw["live"] = {"strategies": STRATEGIES, **live}
+    if participation is not None:  # how much of a bar's volume one order may take
+        for venue in raw["venues"]:  # type: ignore[attr-defined]
+            venue["participation"] = participation
     return parse_config(raw, tmp / "keel.toml")
 
 

@@ -34,9 +34,11 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     return root, bars
 
 
-def _setup(seeded: Seeded, tmp: Path, **live: object) -> tuple[Setup, SimClock, list[datetime]]:
+def _setup(
+    seeded: Seeded, tmp: Path, participation: float | None = None
+) -> tuple[Setup, SimClock, list[datetime]]:
     root, bars = seeded
-    config = live_config(root, **live)
+    config = live_config(root, participation)
     setup, clock = paper_setup(config, Lake(root / "lake"), tmp, bars[0])
     return setup, clock, bars
 
@@ -252,4 +254,22 @@ def test_a_create_lost_on_the_way_is_not_resent_and_the_next_run_settles_it(
         _journal(setup).read("order_events").filter(client_order_id=lost.intent.client_order_id)
     )
     assert events.sort("at")["event"].to_list()[-1] == "not_found"
+    assert_books_agree(setup)
+
+
+def test_partial_fills_are_recorded_and_the_rest_is_cancelled_by_the_next_run(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    setup, clock, bars = _setup(seeded, tmp_path, participation=1e-6)
+    _at(clock, bars[0])
+    first = run_bar(setup, "r1", bars[0])
+    partial = [o for o in first.orders if o.event == "open" and o.order and o.order.filled > 0]
+    assert partial, [(o.event, o.order) for o in first.orders]
+    _at(clock, bars[1])
+    run_bar(setup, "r2", bars[1])
+    events = _journal(setup).read("order_events")
+    for o in partial:
+        mine = events.filter(client_order_id=o.intent.client_order_id, run_id="r2")
+        assert mine["event"].to_list() == ["canceled"]
+        assert 0 < mine["filled"][0] < o.intent.amount
     assert_books_agree(setup)

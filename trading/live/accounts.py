@@ -32,11 +32,7 @@ def paper_venue(
         instruments=venue.instruments,
         starting_balances={"USDT": config.live.paper_starting_balance},
         # Fill like the venue's own simulated account would (depth and leverage), if it has one.
-        **{
-            k: getattr(venue, k)
-            for k in ("participation", "max_leverage")
-            if hasattr(venue, k)
-        },
+        **{k: getattr(venue, k) for k in ("participation", "max_leverage") if hasattr(venue, k)},
     )
     market = build_venue(venue, config, state_dir=state_dir, clock=clock)
     return PaperVenue(twin, market, state_dir=state_dir / "paper", clock=clock)

@@ -115,6 +115,7 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
     from lake.live import read_bar
     from lake.store import Lake
     from trading.config import load_config
+    from trading.execution.types import Mark
     from trading.live.config import Deployment
     from trading.live.decide import Deployed, decide
     from trading.live.route import Books, Contribution, plan_account
@@ -161,7 +162,8 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
         ]
         plan = plan_account(
             "paper", contributions, books, pl.DataFrame(), instruments, data.market,
-            data.prices, risk, config.routing, now, bar, bar + timedelta(hours=1),
+            {k: Mark(p, bar + timedelta(hours=1)) for k, p in data.prices.items()}, risk,
+            config.routing, now, bar,
         )  # fmt: skip
         orders = len(plan.orders)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 
 from trading.execution.config import RoutingConfig
-from trading.execution.types import MarketStat
+from trading.execution.types import Mark, MarketStat
 from trading.live.route import Books, Contribution, Plan, plan_account, state_rules
 from trading.live.states import STATE_LAYOUT, TradingStates, change
 from trading.risk.config import RiskConfig, StateRule
@@ -22,7 +22,7 @@ INSTRUMENTS = {
     )
     for v in ("a", "b")
 }
-CLOSES = {("a", SWAP): 100.0, ("b", SWAP): 100.0}
+MARKS = {(v, SWAP): Mark(100.0, BAR + timedelta(hours=1)) for v in ("a", "b")}
 MARKET = {(v, SWAP): MarketStat(1e9, 0.03, 4e7) for v in ("a", "b")}
 NO_PREVIOUS = pl.DataFrame(
     schema={"strategy": pl.String, "instrument": pl.String, "notional_usd": pl.Float64}
@@ -48,8 +48,8 @@ def _plan(
     account: str = "paper",
 ) -> Plan:
     return plan_account(
-        account, contributions, books, NO_PREVIOUS, INSTRUMENTS, MARKET, CLOSES,
-        risk or RiskConfig(), RoutingConfig(), NOW, BAR, BAR + timedelta(hours=1),
+        account, contributions, books, NO_PREVIOUS, INSTRUMENTS, MARKET, MARKS,
+        risk or RiskConfig(), RoutingConfig(), NOW, BAR,
     )  # fmt: skip
 
 

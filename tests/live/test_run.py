@@ -273,3 +273,17 @@ def test_partial_fills_are_recorded_and_the_rest_is_cancelled_by_the_next_run(
         assert mine["event"].to_list() == ["canceled"]
         assert 0 < mine["filled"][0] < o.intent.amount
     assert_books_agree(setup)
+
+
+def test_a_run_minutes_after_the_close_prices_orders_at_the_venues_last_minute(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    setup, clock, bars = _setup(seeded, tmp_path)
+    clock.now = bars[0] + timedelta(hours=1, minutes=10)  # features landed late
+    report = run_bar(setup, "r1", bars[0])
+    assert report.orders
+    assert "no_fresh_price" not in {d["reason"] for d in report.denials}
+    closes = {(o.intent.venue, o.intent.symbol): o.intent.price for o in report.orders}
+    bar_closes = setup.lake.scan(catalog.candles("1h")).filter(ts=bars[0]).collect()
+    at_bar = {(r["venue"], r["symbol"]): r["close"] for r in bar_closes.iter_rows(named=True)}
+    assert all(price != at_bar[key] for key, price in closes.items())  # minute marks, not the bar

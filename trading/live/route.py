@@ -10,9 +10,9 @@ Trading states come from the journal (``keel halt`` and the runs) on top of ``[r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
@@ -23,7 +23,7 @@ from trading.execution.types import Mark, MarketStat, Snapshot, VenueState
 from trading.live.engine import OrderIntent
 from trading.live.states import TradingStates
 from trading.risk.config import RiskConfig, StateRule
-from trading.venues.base import Instrument
+from trading.venues.base import Instrument, VenueError
 
 Key = tuple[str, str, str]  # account, venue, symbol
 
@@ -70,6 +70,38 @@ def state_rules(risk: RiskConfig, states: TradingStates) -> RiskConfig:
     return risk.model_copy(update={"states": tuple(rules.values())})
 
 
+def reference_marks(
+    accounts: Iterable[Any],
+    symbols: set[str],
+    closes: Mapping[tuple[str, str], float],
+    closed: datetime,
+    now: datetime,
+    max_age_seconds: float,
+) -> dict[tuple[str, str], Mark]:
+    """Reference prices for the router and the gate: the bar's closes while they are fresh (a
+    replay, or a run right after the close); otherwise each account venue's last closed minute
+    of the ``symbols`` decided on, so a run that starts minutes after the bar (features land
+    late) still trades at a fresh price. A venue that cannot quote keeps the close, and the
+    gate refuses what it would price stale."""
+    marks = {k: Mark(p, closed) for k, p in closes.items()}
+    if (now - closed).total_seconds() <= max_age_seconds / 2:
+        return marks
+    for account in accounts:
+        for i in account.instruments:
+            if i.symbol not in symbols:
+                continue
+            try:
+                bars = account.venue.fetch_candles(i.symbol, "1m", now - timedelta(minutes=5), now)
+            except VenueError:
+                continue
+            if bars.height:
+                last = bars.row(-1, named=True)
+                marks[(account.venue.name, i.symbol)] = Mark(
+                    float(last["close"]), last["ts"] + timedelta(minutes=1)
+                )
+    return marks
+
+
 def plan_account(
     account: str,
     contributions: list[Contribution],
@@ -77,21 +109,20 @@ def plan_account(
     previous: pl.DataFrame,
     instruments: Mapping[tuple[str, str], Instrument],
     market: Mapping[tuple[str, str], MarketStat],
-    closes: Mapping[tuple[str, str], float],
+    marks: Mapping[tuple[str, str], Mark],
     risk: RiskConfig,
     routing: RoutingConfig,
     now: datetime,
     bar: datetime,
-    closed: datetime,
 ) -> Plan:
     """One account's orders for the bar; ``previous`` is the account's last attribution
     (strategy, instrument, notional_usd), kept by strategies that are HALTED. Prices are the
-    bar's ``closes`` of every venue and instrument, observed when it ``closed``."""
+    reference ``marks`` of every venue and instrument (price and when it was observed)."""
     plan = Plan()
     mine = [c for c in contributions if c.account == account]
     if not mine:
         return plan
-    prices = {k: p for k, p in closes.items() if k in instruments}
+    prices = {k: m.price for k, m in marks.items() if k in instruments}
     targets = (
         pl.DataFrame(
             [{"strategy": c.strategy, "instrument": c.symbol, "weight": c.weight} for c in mine],
@@ -121,7 +152,7 @@ def plan_account(
             )
             for v in venues
         },
-        marks={k: Mark(p, closed) for k, p in prices.items()},
+        marks={k: m for k, m in marks.items() if k in instruments},
     )
     for v in venues:
         if (account, v) in books.refused:

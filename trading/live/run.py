@@ -20,7 +20,14 @@ from trading.live.engine import Outcome, Submitter, event_row
 from trading.live.journal import Journal
 from trading.live.ledger import Ledger
 from trading.live.reconcile import Reconciliation, reconcile
-from trading.live.route import Books, Contribution, Plan, plan_account, state_rules
+from trading.live.route import (
+    Books,
+    Contribution,
+    Plan,
+    plan_account,
+    reference_marks,
+    state_rules,
+)
 from trading.live.states import TradingStates, change
 from trading.risk.config import RiskConfig
 from trading.venues.base import Instrument, RetryableError, Venue, VenueError
@@ -130,6 +137,14 @@ class TradingRun:
         states = self.states()
         risk = state_rules(self.parts.risk, states)
         previous = self._previous_attribution()
+        marks = reference_marks(
+            self.parts.accounts.values(),
+            {c.symbol for c in contributions},
+            self.data.prices,
+            self.data.bar + self.parts.bar_length,
+            self.parts.clock(),
+            risk.max_price_age_seconds,
+        )
         plan = Plan()
         for kind in sorted({a.kind for a in self.parts.accounts.values()}):
             instruments = {
@@ -140,9 +155,8 @@ class TradingRun:
             }
             part = plan_account(
                 kind, contributions, books, previous.filter(account=kind).drop("account"),
-                instruments, self.data.market, self.data.prices, risk, self.parts.routing,
-                self.parts.clock(),
-                self.data.bar, self.data.bar + self.parts.bar_length,
+                instruments, self.data.market, marks, risk, self.parts.routing,
+                self.parts.clock(), self.data.bar,
             )  # fmt: skip
             plan.net_targets += part.net_targets
             plan.orders += part.orders
@@ -184,6 +198,8 @@ class TradingRun:
             d.bar, self.parts.clock(), self.parts.bar_length, self.parts.stale_bars,
             list(d.failing_checks),
         )  # fmt: skip
+        if why is None and not self.parts.deployed:
+            why = "no strategy is deployed in paper or live (live.strategies in the config)"
         if why is not None:
             self.report.notes.append(f"no decision: {why}")
             return []

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import polars as pl
+
 from trading.live.ledger import Ledger, LedgerOrder
 from trading.venues.base import Instrument, Order, RetryableError, Venue, VenueError
 
@@ -45,9 +47,11 @@ def find_order(venue: Venue, symbol: str, client_order_id: str) -> Order | None:
     return venue.fetch_order(symbol, client_order_id)
 
 
-def venue_positions(venue: Venue, instruments: list[Instrument]) -> dict[str, float]:
+def venue_positions(
+    venue: Venue, instruments: list[Instrument], balances: pl.DataFrame | None = None
+) -> dict[str, float]:
     """Signed positions in base units per configured symbol: perpetuals from the venue's
-    positions, spot from the balance of the base asset."""
+    positions, spot from the balance of the base asset (``balances`` if already fetched)."""
     out: dict[str, float] = {}
     swaps = {i.symbol for i in instruments if i.kind == "swap"}
     spot = {i.symbol: i.base for i in instruments if i.kind == "spot"}
@@ -56,9 +60,8 @@ def venue_positions(venue: Venue, instruments: list[Instrument]) -> dict[str, fl
             if row["symbol"] in swaps:
                 out[row["symbol"]] = out.get(row["symbol"], 0.0) + float(row["size"])
     if spot:
-        totals = {
-            r["asset"]: float(r["total"]) for r in venue.fetch_balances().iter_rows(named=True)
-        }
+        rows = (balances if balances is not None else venue.fetch_balances()).iter_rows(named=True)
+        totals = {r["asset"]: float(r["total"]) for r in rows}
         for symbol, base in spot.items():
             out[symbol] = totals.get(base, 0.0)
     return out
@@ -83,11 +86,10 @@ def reconcile(
             _settle(venue, order, bar, out, stamp)
         since = None if cold else ledger.last_fill.get((account, name))
         fills = venue.fetch_fills(None if since is None else since - FILL_OVERLAP)
-        held = venue_positions(venue, instruments)
+        balances = venue.fetch_balances()
+        held = venue_positions(venue, instruments, balances)
         out.cash = sum(
-            float(r["total"])
-            for r in venue.fetch_balances().iter_rows(named=True)
-            if r["asset"] in CASH
+            float(r["total"]) for r in balances.iter_rows(named=True) if r["asset"] in CASH
         )
     except VenueError as exc:
         # Unreachable (retryable) or refusing (halt): either way the ledger cannot be checked.

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_services
+from orchestration import cli_live, cli_services
 from orchestration.paths import ensure_dagster_home
 from orchestration.profile import apply_profile
 
@@ -307,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from orchestration import cli_account
 
     cli_account.register(sub)
+    cli_live.register(sub)
     cli_services.register(sub)
     args = parser.parse_args(argv)
 
@@ -319,7 +320,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if handled is None:
             handled = cli_services.run(args)
         if handled is not None:
+            cli_live.after(args)
             return handled
+        done = cli_live.run(args)
+        if done is not None:
+            return done
         if args.command == "check-config":
             config = load_config()
             print(

@@ -97,6 +97,15 @@ class Postgres:
         if os.geteuid() == 0:
             shutil.chown(self.data_dir, "postgres", "postgres")
             self.data_dir.chmod(0o700)
+            reach = subprocess.run(
+                _as_postgres_user(["test", "-w", str(self.data_dir)]), check=False, cwd="/"
+            )
+            if reach.returncode != 0:
+                raise ServiceError(
+                    f"the postgres user cannot reach {self.data_dir} (a parent folder is private "
+                    "to root); set KEEL_POSTGRES_DATA to a folder it can reach, e.g. "
+                    "/var/lib/keel/postgres"
+                )
         if not (self.data_dir / "PG_VERSION").exists():
             self._run(
                 [

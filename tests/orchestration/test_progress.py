@@ -174,3 +174,13 @@ def test_a_backfill_reaching_today_judges_freshness_on_a_last_run_of_today(
     assert code == 0, out
     assert f"run 2/2: {today}..{today} started" in out
     assert "fresh" not in out  # no failing freshness check is listed
+
+
+def test_strategy_ranges_split_in_order_with_sizes_within_one() -> None:
+    from orchestration.research_split import split_ranges
+
+    names = [f"s{i:02d}" for i in range(7)]
+
+    assert split_ranges(names, 3) == [("s00", "s02"), ("s03", "s04"), ("s05", "s06")]
+    assert split_ranges(names, 1) == [("s00", "s06")]
+    assert split_ranges(names[:2], 5) == [("s00", "s00"), ("s01", "s01")]

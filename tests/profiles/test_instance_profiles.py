@@ -82,3 +82,19 @@ def test_backfill_and_research_record_every_partition_on_the_profiles_storage(
     assert len(backtests) >= 17
     out = capsys.readouterr().out
     assert "leaderboard (research/metrics" in out
+
+
+def test_a_postgres_data_folder_private_to_root_stops_with_the_setting_to_change(
+    tmp_path: Path,
+) -> None:
+    import os
+
+    from orchestration.services import ServiceError, postgres_bin
+
+    if os.geteuid() != 0 or postgres_bin() is None:
+        pytest.skip("only as root with PostgreSQL installed: the server runs as user postgres")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+
+    with pytest.raises(ServiceError, match="set KEEL_POSTGRES_DATA to a folder it can reach"):
+        Postgres(private / "cluster", 1).start()

@@ -15,6 +15,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from trading.ideas.gates import IdeasConfig
+from trading.portfolio.allocation import AllocationConfig
+from trading.regimes.labels import RegimeConfig
 from trading.timeframes import TIMEFRAME_MINUTES
 
 CONFIG_ENV = "KEEL_CONFIG"
@@ -196,6 +199,9 @@ class KeelConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
+    ideas: IdeasConfig = IdeasConfig()
+    portfolio: AllocationConfig = AllocationConfig()
+    regimes: RegimeConfig = RegimeConfig()
 
     @model_validator(mode="after")
     def _unique_venue_names(self) -> KeelConfig:

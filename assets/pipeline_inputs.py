@@ -1,0 +1,183 @@
+"""What the ideas, portfolio and regime assets read from the lake, in one place: research
+returns and positions per strategy, BTC's closes on the same bars, the portfolio's members.
+
+Research results may gain columns (runs kept per run, walk-forward windows); only these
+functions know the tables' shape, so adapting to them is a change here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from lake import catalog
+from lake.ideas import IdeaBook
+from lake.store import Lake
+from trading.config import KeelConfig
+from trading.ideas.evidence import research_evidence, trailing_mask
+from trading.ideas.gates import ResearchEvidence
+from trading.portfolio.allocation import allocate
+from trading.portfolio.book import Book, analyse
+from trading.regimes.report import group_masks
+from trading.timeframes import timeframe_minutes
+
+Array = NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Returns:
+    """Research net returns of many strategies on one grid of bars."""
+
+    ts: pl.Series
+    names: list[str]
+    matrix: Array  # bars × strategies, 0 where a strategy has no bar
+
+
+def research_returns(lake: Lake, strategies: Sequence[str] | None = None) -> Returns:
+    """Per-bar net returns of the latest research result of each strategy."""
+    scan = lake.scan(catalog.research_equity()).select("strategy", "ts", "net_return")
+    if strategies is not None:
+        scan = scan.filter(pl.col("strategy").is_in(list(strategies)))
+    long = scan.collect()
+    if long.is_empty():
+        return Returns(pl.Series("ts", [], dtype=pl.Datetime("us", "UTC")), [], np.zeros((0, 0)))
+    wide = long.pivot(on="strategy", index="ts", values="net_return").sort("ts")
+    names = sorted(c for c in wide.columns if c != "ts")
+    matrix = wide.select(names).fill_null(0.0).fill_nan(0.0).to_numpy().astype(np.float64)
+    return Returns(wide["ts"], names, np.ascontiguousarray(matrix))
+
+
+def benchmark_close(lake: Lake, config: KeelConfig, ts: pl.Series) -> Array:
+    """The benchmark's (BTC's) closes on the bars ``ts`` (NaN where it has none)."""
+    symbol = config.regimes.benchmark
+    venue = config.regimes.benchmark_venue or next(
+        (v.name for v in config.venues if symbol in v.instruments), None
+    )
+    if venue is None:
+        raise ValueError(
+            f"no configured venue lists the regime benchmark {symbol!r}; add it to a venue or "
+            "set [regimes] benchmark to a listed symbol"
+        )
+    if ts.is_empty():
+        return np.zeros(0)
+    closes = (
+        lake.scan(catalog.candles(config.data.research_timeframe))
+        .filter(
+            pl.col("venue") == venue,
+            pl.col("symbol") == symbol,
+            pl.col("ts") >= ts.min(),
+            pl.col("ts") <= ts.max(),
+        )
+        .select("ts", "close")
+        .collect()
+    )
+    aligned = pl.DataFrame({"ts": ts}).join(closes, on="ts", how="left")
+    return aligned["close"].fill_null(np.nan).to_numpy().astype(np.float64)
+
+
+def positions_of(
+    lake: Lake, config: KeelConfig, ts: pl.Series, strategies: Sequence[str]
+) -> tuple[Callable[[str], Array], Array]:
+    """A reader of each strategy's positions (bars × instruments, from its research trades,
+    held until the next trade) and the taker fee of each instrument."""
+    trades = (
+        lake.scan(catalog.research_trades())
+        .filter(pl.col("strategy").is_in(list(strategies)))
+        .select(
+            "strategy",
+            pl.concat_str("venue", "symbol", separator="|").alias("key"),
+            "ts",
+            "position",
+        )
+        .collect()
+    )
+    keys = sorted(trades["key"].unique().to_list())
+    fees = {v.name: float(getattr(v, "taker_fee", 0.0)) for v in config.venues}
+    fee = np.array([fees.get(k.split("|")[0], 0.0) for k in keys])
+    grid = pl.DataFrame({"ts": ts})
+
+    def read(name: str) -> Array:
+        own = trades.filter(pl.col("strategy") == name)
+        if own.is_empty():
+            return np.zeros((len(ts), len(keys)))
+        wide = own.pivot(on="key", index="ts", values="position", aggregate_function="last")
+        held = grid.join(wide, on="ts", how="left").select(
+            [
+                pl.col(k).forward_fill().fill_null(0.0)
+                if k in wide.columns
+                else pl.lit(0.0).alias(k)
+                for k in keys
+            ]
+        )
+        return held.to_numpy().astype(np.float64)
+
+    return read, fee
+
+
+def load_book(lake: Lake, config: KeelConfig) -> Book | None:
+    """The portfolio and regime analysis over every researched strategy, with the paper and
+    live strategies as the portfolio; None before any research result exists."""
+    returns = research_returns(lake)
+    if not returns.names:
+        return None
+    members = [d.strategy for d in IdeaBook(lake).deployments() if d.strategy in returns.names]
+    members = sorted(set(members))
+    bars_per_day = 24 * 60 / timeframe_minutes(config.data.research_timeframe)
+    close = benchmark_close(lake, config, returns.ts)
+    read, fee = positions_of(lake, config, returns.ts, members)
+    return analyse(
+        returns.ts,
+        returns.names,
+        returns.matrix,
+        members,
+        close,
+        bars_per_day,
+        config.regimes,
+        config.portfolio,
+        read,
+        fee,
+    )
+
+
+def evidence_for(
+    lake: Lake, config: KeelConfig, strategy: str, book: Book | None = None
+) -> ResearchEvidence | None:
+    """The research → paper gate's evidence for one strategy from its latest research result,
+    against the current portfolio (without the strategy itself); None when it has no result."""
+    book = book or load_book(lake, config)
+    if book is None or strategy not in book.names:
+        return None
+    returns = book.returns[:, book.names.index(strategy)]
+    others = [m for m in book.members if m != strategy]
+    portfolio = None
+    if others:
+        member_returns = book.returns[:, [book.names.index(m) for m in others]]
+        portfolio = member_returns @ allocate(
+            member_returns, config.portfolio.method, config.portfolio.max_weight
+        )
+    run = (
+        lake.scan(catalog.research_metrics())
+        .filter(pl.col("strategy") == strategy)
+        .select("run_id")
+        .collect()
+    )
+    return research_evidence(
+        str(run["run_id"][0]) if run.height else "unknown",
+        returns,
+        trailing_mask(len(returns), config.ideas.research_gate.oos_fraction),
+        portfolio,
+        book.benchmark,
+        group_masks(book.judged, config.regimes.bad)["bad"],
+        24 * 60 / timeframe_minutes(config.data.research_timeframe),
+    )
+
+
+def now() -> datetime:
+    """The clock moves are stamped with."""
+    from trading.timeframes import utc_now
+
+    return utc_now()

@@ -1,0 +1,1 @@
+"""Portfolio: allocation of capital across strategies, netting, the combined backtest."""

@@ -58,7 +58,7 @@ class Book:
                         "method": method,
                     }
                 )
-        schema = {
+        schema: dict[str, pl.DataType | type[pl.DataType]] = {
             "ts": self.ts.dtype,
             "strategy": pl.String,
             "weight": pl.Float64,

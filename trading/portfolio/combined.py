@@ -32,12 +32,12 @@ class Combined:
     @property
     def parts_equity(self) -> Array:
         """Compounded equity of the sum of the parts."""
-        return np.cumprod(1.0 + self.parts_return)
+        return np.asarray(np.cumprod(1.0 + self.parts_return), dtype=np.float64)
 
     @property
     def combined_equity(self) -> Array:
         """Compounded equity of the netted portfolio."""
-        return np.cumprod(1.0 + self.combined_return)
+        return np.asarray(np.cumprod(1.0 + self.combined_return), dtype=np.float64)
 
 
 def combine(

@@ -89,7 +89,9 @@ def regime_labels(
 def lagged(labels: NDArray[np.str_]) -> NDArray[np.str_]:
     """The regime a bar's return is judged by: the label of the bar before (known when the
     position was taken); the first bar is warm-up."""
-    out = np.empty_like(labels)
+    out = np.empty(len(labels), dtype="<U6")
+    if len(labels) == 0:
+        return out
     out[0] = WARMUP
     out[1:] = labels[:-1]
     return out

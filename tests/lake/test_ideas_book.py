@@ -1,0 +1,60 @@
+"""The ideas book in the lake: ideas and moves round-trip, conflicts are refused whole."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from lake.ideas import IdeaBook
+from lake.store import Lake
+from trading.ideas.gates import IdeasConfig, ResearchEvidence
+from trading.ideas.pipeline import Idea, new_idea, promote
+from trading.ideas.stages import Move
+
+AT = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def test_an_idea_moves_to_paper_and_the_trading_run_sees_it(lake: Lake) -> None:
+    book = IdeaBook(lake)
+    book.add(*new_idea(Idea("trend", "momentum persists", source="paper", tags=("tsmom",)), AT))
+    stage, seq = book.stage("trend")
+    evidence = ResearchEvidence("run-9", 1.0, 2.0, -0.1, 0.1, 0.2)
+
+    result = promote(
+        "trend", stage, seq, "paper", AT, IdeasConfig(), testable=True, research=evidence
+    )
+    book.record(result.moves)
+
+    assert book.stage("trend") == ("paper", 3)
+    row = book.pipeline().row(0, named=True)
+    assert (row["name"], row["stage"], row["moves"], row["tags"]) == ("trend", "paper", 3, "tsmom")
+    deployed = book.deployments()
+    assert [(d.strategy, d.stage, d.capital) for d in deployed] == [("trend", "paper", 10_000.0)]
+    history = book.transitions().sort("seq")
+    assert history["to_stage"].to_list() == ["idea", "research", "paper"]
+    assert '"research_run": "run-9"' in history["evidence"][2]
+
+
+def test_a_name_taken_is_refused(lake: Lake) -> None:
+    book = IdeaBook(lake)
+    book.add(*new_idea(Idea("carry", "funding pays"), AT))
+
+    with pytest.raises(ValueError, match="exists already"):
+        book.add(*new_idea(Idea("carry", "again"), AT))
+
+
+def test_a_move_racing_another_is_refused_whole(lake: Lake) -> None:
+    book = IdeaBook(lake)
+    book.add(*new_idea(Idea("carry", "funding pays"), AT))
+    first = Move("carry", 1, AT, "idea", "research", "testable")
+    book.record([first])
+
+    with pytest.raises(ValueError, match="moved meanwhile"):
+        book.record([Move("carry", 1, AT, "idea", "retired", "late")])
+    assert book.stage("carry") == ("research", 2)
+
+
+def test_an_unknown_idea_is_named(lake: Lake) -> None:
+    with pytest.raises(KeyError, match="no idea named 'nope'"):
+        IdeaBook(lake).stage("nope")

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from orchestration import cli_ideas
 from orchestration.paths import ensure_dagster_home
 
 
@@ -238,6 +239,9 @@ def demo() -> int:
         ok = backfill(start, today, datasets) and ok
     summary()
     ok = research() and ok
+    from orchestration.demo_ideas import seed_and_report
+
+    ok = seed_and_report() and ok
     return 0 if ok else 1
 
 
@@ -259,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    cli_ideas.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
@@ -274,6 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "demo":
             return demo()
+        handled = cli_ideas.run(args)
+        if handled is not None:
+            return handled
         if args.command == "backfill":
             return 0 if backfill(args.start, args.end, args.dataset, args.venue) else 1
         if args.command == "research":

@@ -9,9 +9,12 @@ from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
 from assets.checks import market_checks
 from assets.features import feature_assets
+from assets.ideas import idea_assets
 from assets.market import instrument_assets, market_assets
+from assets.portfolio import portfolio_assets
 from assets.research import research_assets
 from jobs.market import instruments_job, market_data_job
+from jobs.portfolio import portfolio_job, portfolio_schedule
 from jobs.research import research_job
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
@@ -30,16 +33,23 @@ def build_definitions(
     job = market_data_job()
     markets = instruments_job()
     research = research_job()
+    portfolio = portfolio_job()
     return Definitions(
         assets=[
             *market_assets(config),
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
+            *idea_assets(),
+            *portfolio_assets(),
         ],
         asset_checks=market_checks(config),
-        jobs=[job, markets, research],
-        schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
+        jobs=[job, markets, research, portfolio],
+        schedules=[
+            refresh_schedule(job, config.data.refresh_cron),
+            instruments_schedule(markets),
+            portfolio_schedule(portfolio, config.portfolio.refresh_cron),
+        ],
         resources={"keel": keel or KeelResource(config_path=config_path)},
     )
 

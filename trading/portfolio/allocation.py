@@ -34,6 +34,9 @@ class AllocationConfig(_Frozen):
     rebalance_days: float = Field(default=7.0, gt=0, description="re-estimated this often")
     min_history_days: float = Field(default=14.0, gt=0, description="cash until this much history")
     capital: float = Field(default=100_000.0, gt=0, description="the portfolio's capital")
+    refresh_cron: str = Field(
+        default="30 0 * * *", description="when the portfolio and regime report are recomputed"
+    )
 
 
 def inverse_vol(cov: Array) -> Array:

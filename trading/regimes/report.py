@@ -139,3 +139,32 @@ def headline(report: pl.DataFrame, strategy: str) -> dict[str, float | int | Non
         raise KeyError(f"{strategy!r} is not in the regime report")
     r = row.row(0, named=True)
     return {k: r[k] for k in ("bars", "excess_return", "excess_return_low", "excess_return_high")}
+
+
+def summary(report: pl.DataFrame, first: Sequence[str] = ()) -> pl.DataFrame:
+    """One row per strategy: the annual excess return over the benchmark in bad regimes with
+    its interval, the Sharpe ratio in bad regimes and overall, and the excess in each regime;
+    ``first`` (e.g. the portfolio, BTC) on top, then best bad-regime excess first."""
+    wide = report.pivot(on="regime", index="strategy", values=["excess_return", "sharpe"])
+    bad = report.filter(pl.col("regime") == "bad").select(
+        "strategy",
+        pl.col("bars").alias("bad_bars"),
+        pl.col("excess_return").alias("excess_bad"),
+        pl.col("excess_return_low").alias("excess_bad_low"),
+        pl.col("excess_return_high").alias("excess_bad_high"),
+        pl.col("sharpe").alias("sharpe_bad"),
+    )
+    per_regime = wide.select(
+        "strategy",
+        pl.col("sharpe_all"),
+        *[pl.col(f"excess_return_{r}").alias(f"excess_{r}") for r in REGIMES],
+    )
+    rank = pl.col("strategy").replace_strict(
+        {name: i for i, name in enumerate(first)}, default=len(first), return_dtype=pl.Int64
+    )
+    return (
+        bad.join(per_regime, on="strategy")
+        .with_columns(rank=rank)
+        .sort("rank", "excess_bad", descending=[False, True], nulls_last=True)
+        .drop("rank")
+    )

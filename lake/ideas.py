@@ -8,13 +8,15 @@ cannot both land.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 import polars as pl
 
 from lake import catalog
 from lake.store import Lake
-from trading.ideas.pipeline import Idea
+from trading.ideas.gates import IdeasConfig, PaperEvidence
+from trading.ideas.pipeline import Idea, demotions
 from trading.ideas.stages import (
     TRADING_STAGES,
     Deployment,
@@ -96,3 +98,20 @@ class IdeaBook:
         """What the trading run trades: strategies of ideas in paper and live, with their
         capital caps (the seam the live loop calls each run)."""
         return strategies_in_stage(self.ideas(), self.transitions(), stages)
+
+    def demote_breaches(
+        self, evidence: Mapping[str, PaperEvidence], config: IdeasConfig, at: datetime
+    ) -> list[Move]:
+        """Demote to paper, and record, every live idea whose strategy's live evidence
+        (strategy → its drawdown and implementation shortfall, from the trading run) breaches
+        the demotion limits; returns the moves recorded."""
+        stages = current_stages(self.transitions()).filter(pl.col("stage") == "live")
+        live = stages.join(self.ideas().select("name", "strategy"), left_on="idea", right_on="name")
+        judged = {
+            r["idea"]: (int(r["moves"]), evidence[r["strategy"]])
+            for r in live.iter_rows(named=True)
+            if r["strategy"] in evidence
+        }
+        moves = demotions(judged, config, at)
+        self.record(moves)
+        return moves

@@ -81,7 +81,8 @@ def _print(title: str, frame: pl.DataFrame, rows: int = 1000) -> None:
         tbl_hide_dataframe_shape=True,
         tbl_hide_column_data_types=True,
         float_precision=3,
-        tbl_width_chars=200,
+        tbl_width_chars=250,
+        tbl_cols=-1,
         fmt_str_lengths=60,
     ):
         print(f"\n{title}")

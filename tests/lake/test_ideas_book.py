@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import polars as pl
 import pytest
 
 from lake.ideas import IdeaBook
 from lake.store import Lake
-from trading.ideas.gates import IdeasConfig, ResearchEvidence
+from trading.ideas.gates import IdeasConfig, PaperEvidence, ResearchEvidence
 from trading.ideas.pipeline import Idea, new_idea, promote
 from trading.ideas.stages import Move
 
@@ -58,3 +59,32 @@ def test_a_move_racing_another_is_refused_whole(lake: Lake) -> None:
 def test_an_unknown_idea_is_named(lake: Lake) -> None:
     with pytest.raises(KeyError, match="no idea named 'nope'"):
         IdeaBook(lake).stage("nope")
+
+
+def test_a_live_strategy_past_its_drawdown_goes_back_to_paper_recorded(lake: Lake) -> None:
+    book = IdeaBook(lake)
+    for name in ("steady", "broken"):
+        book.add(*new_idea(Idea(name, "works", strategy=f"{name}_strategy"), AT))
+        book.record(
+            [
+                Move(name, 1, AT, "idea", "research", "testable"),
+                Move(name, 2, AT, "research", "paper", "gate passed", capital=5_000.0),
+                Move(name, 3, AT, "paper", "live", "gate passed", capital=20_000.0),
+            ]
+        )
+    evidence = {
+        "steady_strategy": PaperEvidence(40, True, 12.0, max_drawdown=-0.08),
+        "broken_strategy": PaperEvidence(40, True, 12.0, max_drawdown=-0.31),
+    }
+
+    moves = book.demote_breaches(evidence, IdeasConfig(), AT)
+
+    assert [(m.idea, m.from_stage, m.to_stage) for m in moves] == [("broken", "live", "paper")]
+    assert book.stage("broken") == ("paper", 5)
+    assert book.stage("steady") == ("live", 4)
+    reason = book.transitions().filter(pl.col("seq") == 4)["reason"][0]
+    assert reason == "demoted automatically: max_drawdown 0.31 > 0.20 (over by 0.11)"
+    assert [(d.strategy, d.stage) for d in book.deployments()] == [
+        ("broken_strategy", "paper"),
+        ("steady_strategy", "live"),
+    ]

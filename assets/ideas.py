@@ -3,26 +3,12 @@ and each idea's history of moves (with the reason and evidence of each)."""
 
 from __future__ import annotations
 
-import polars as pl
 from dagster import AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
 from orchestration.resources import KeelResource
 
 IDEAS_GROUP = "ideas"
 PIPELINE = AssetKey([IDEAS_GROUP, "pipeline"])
-
-
-def stage_counts(pipeline: pl.DataFrame) -> pl.DataFrame:
-    """Ideas per stage, in pipeline order (stages with none included)."""
-    from trading.ideas.stages import STAGES
-
-    counts = pipeline.group_by("stage").len()
-    order = pl.DataFrame({"stage": list(STAGES)})
-    return (
-        order.join(counts, on="stage", how="left")
-        .with_columns(pl.col("len").fill_null(0).alias("ideas"))
-        .select("stage", "ideas")
-    )
 
 
 def idea_assets() -> list[AssetsDefinition]:
@@ -38,6 +24,7 @@ def idea_assets() -> list[AssetsDefinition]:
     def pipeline(keel: KeelResource) -> MaterializeResult[None]:
         from assets.pipeline_views import md_table
         from lake.ideas import IdeaBook
+        from trading.ideas.stages import stage_counts
 
         book = IdeaBook(keel.lake())
         ideas = book.pipeline()

@@ -99,10 +99,11 @@ def positions_of(
     fees = {v.name: float(getattr(v, "taker_fee", 0.0)) for v in config.venues}
     fee = np.array([fees.get(k.split("|")[0], 0.0) for k in keys])
     grid = pl.DataFrame({"ts": ts})
+    by_strategy = trades.partition_by("strategy", as_dict=True, include_key=False)
 
     def read(name: str) -> Array:
-        own = trades.filter(pl.col("strategy") == name)
-        if own.is_empty():
+        own = by_strategy.get((name,))
+        if own is None or own.is_empty():
             return np.zeros((len(ts), len(keys)))
         wide = own.pivot(on="key", index="ts", values="position", aggregate_function="last")
         held = grid.join(wide, on="ts", how="left").select(

@@ -111,7 +111,7 @@ def add(
 
 def list_ideas(stage: str | None = None) -> int:
     """Every idea (or those of one stage) with its stage, strategy and whether it is testable."""
-    from assets.ideas import stage_counts
+    from trading.ideas.stages import stage_counts
     from trading.models.registry import strategy_names
 
     pipeline = _book().pipeline()

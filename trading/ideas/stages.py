@@ -131,3 +131,14 @@ def strategies_in_stage(
         Deployment(r["strategy"], r["stage"], r["capital"] or default_capital)
         for r in joined.sort("idea").iter_rows(named=True)
     ]
+
+
+def stage_counts(pipeline: pl.DataFrame) -> pl.DataFrame:
+    """Ideas per stage, in pipeline order (stages with none included)."""
+    counts = pipeline.group_by("stage").len()
+    order = pl.DataFrame({"stage": list(STAGES)})
+    return (
+        order.join(counts, on="stage", how="left")
+        .with_columns(pl.col("len").fill_null(0).alias("ideas"))
+        .select("stage", "ideas")
+    )

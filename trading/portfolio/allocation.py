@@ -93,6 +93,7 @@ def hrp(cov: Array) -> Array:
     distance = np.sqrt(np.maximum(0.5 * (1.0 - corr), 0.0))
     np.fill_diagonal(distance, 0.0)
     order = leaves_list(linkage(squareform(distance, checks=False), method="single"))
+    inverse_variance = 1.0 / np.diag(sigma)
     weights = np.ones(len(sigma))
     clusters = [order]
     while clusters:
@@ -102,7 +103,8 @@ def hrp(cov: Array) -> Array:
                 continue
             half = len(items) // 2
             left, right = items[:half], items[half:]
-            v_left, v_right = _cluster_variance(sigma, left), _cluster_variance(sigma, right)
+            v_left = _cluster_variance(sigma, inverse_variance, left)
+            v_right = _cluster_variance(sigma, inverse_variance, right)
             a = 1.0 - v_left / (v_left + v_right)
             weights[left] *= a
             weights[right] *= 1.0 - a
@@ -112,12 +114,13 @@ def hrp(cov: Array) -> Array:
     return out
 
 
-def _cluster_variance(sigma: Array, items: NDArray[np.int64]) -> float:
+def _cluster_variance(sigma: Array, inverse_variance: Array, items: NDArray[np.int64]) -> float:
     """Variance of the inverse-variance portfolio of a cluster."""
-    sub = sigma[np.ix_(items, items)]
-    w = 1.0 / np.diag(sub)
-    w /= w.sum()
-    return float(w @ sub @ w)
+    if len(items) == 1:
+        return float(sigma[items[0], items[0]])
+    w = inverse_variance[items]
+    w = w / w.sum()
+    return float(w @ sigma[items][:, items] @ w)
 
 
 def cap_weights(weights: Array, cap: float) -> Array:
@@ -140,16 +143,26 @@ def cap_weights(weights: Array, cap: float) -> Array:
     return w
 
 
+def covariance(returns: Array) -> Array:
+    """Sample covariance of the columns (strategies × strategies)."""
+    if returns.shape[1] == 1:
+        return np.array([[float(np.var(returns[:, 0], ddof=1))]])
+    return np.asarray(np.cov(returns, rowvar=False), dtype=np.float64)
+
+
+def allocate_cov(cov: Array, method: Method, cap: float) -> Array:
+    """Capped weights from a covariance matrix."""
+    if len(cov) == 0:
+        return np.zeros(0)
+    raw = {"inverse_vol": inverse_vol, "risk_parity": risk_parity, "hrp": hrp}[method](cov)
+    return cap_weights(raw, cap)
+
+
 def allocate(returns: Array, method: Method, cap: float) -> Array:
     """Capped weights from a window of returns (bars × strategies)."""
     if returns.shape[0] < 2 or returns.shape[1] == 0:
         return np.zeros(returns.shape[1])
-    if returns.shape[1] == 1:
-        cov = np.array([[float(np.var(returns[:, 0], ddof=1))]])
-    else:
-        cov = np.cov(returns, rowvar=False)
-    raw = {"inverse_vol": inverse_vol, "risk_parity": risk_parity, "hrp": hrp}[method](cov)
-    return cap_weights(raw, cap)
+    return allocate_cov(covariance(returns), method, cap)
 
 
 def rebalance_bars(bars: int, bars_per_day: float, config: AllocationConfig) -> list[int]:

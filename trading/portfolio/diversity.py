@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from trading.portfolio.allocation import Method, allocate
+from trading.portfolio.allocation import Method, allocate_cov, covariance
 
 Array = NDArray[np.float64]
 
@@ -40,6 +40,13 @@ def clusters(corr: Array, max_distance: float = 0.5) -> NDArray[np.int64]:
     return np.asarray(fcluster(tree, t=max_distance, criterion="distance"), dtype=np.int64)
 
 
+def base_weighted(members: Array, weights: Array) -> Array:
+    """The members' returns combined by ``weights`` (zeros when there are no members)."""
+    if members.shape[1] == 0:
+        return np.zeros(members.shape[0])
+    return np.asarray(members @ weights, dtype=np.float64)
+
+
 def _bad_excess_and_sharpe(
     r: Array, benchmark: Array, bad: NDArray[np.bool_], bars_per_year: float
 ) -> tuple[float, float]:
@@ -62,17 +69,24 @@ def marginal_effects(
     """For each candidate (a column of ``candidates``), the change in the portfolio's
     bad-regime excess return and Sharpe when it joins the members and capital is re-allocated
     over the whole window with ``method``: best first. A ranking of what to work on next, not
-    a backtest (weights here see the whole window)."""
-    if members.shape[1]:
-        base = members @ allocate(members, method, cap)
+    a backtest (weights here see the whole window). One covariance of members and candidates
+    serves every candidate."""
+    count = members.shape[1]
+    everything = np.column_stack([members, candidates])
+    cov = covariance(everything) if everything.shape[0] > 1 and everything.shape[1] else None
+    if count and cov is not None:
+        base = members @ allocate_cov(cov[:count, :count], method, cap)
     else:
         base = np.zeros(len(benchmark))
     base_excess, base_sharpe = _bad_excess_and_sharpe(base, benchmark, bad, bars_per_year)
     rows = []
     for j, name in enumerate(names):
-        joined = np.column_stack([members, candidates[:, j]])
-        weights = allocate(joined, method, cap)
-        excess, sharpe = _bad_excess_and_sharpe(joined @ weights, benchmark, bad, bars_per_year)
+        if cov is None:
+            break
+        chosen = [*range(count), count + j]
+        weights = allocate_cov(cov[np.ix_(chosen, chosen)], method, cap)
+        combined = base_weighted(members, weights[:-1]) + candidates[:, j] * weights[-1]
+        excess, sharpe = _bad_excess_and_sharpe(combined, benchmark, bad, bars_per_year)
         rows.append(
             {
                 "candidate": name,

@@ -45,10 +45,17 @@ def research_returns(lake: Lake, strategies: Sequence[str] | None = None) -> Ret
     long = scan.collect()
     if long.is_empty():
         return Returns(pl.Series("ts", [], dtype=pl.Datetime("us", "UTC")), [], np.zeros((0, 0)))
-    wide = long.pivot(on="strategy", index="ts", values="net_return").sort("ts")
-    names = sorted(c for c in wide.columns if c != "ts")
-    matrix = wide.select(names).fill_null(0.0).fill_nan(0.0).to_numpy().astype(np.float64)
-    return Returns(wide["ts"], names, np.ascontiguousarray(matrix))
+    # Scatter into a bars × strategies matrix by index (a pivot of millions of rows is slower).
+    ts = long["ts"].unique().sort()
+    names = sorted(long["strategy"].unique().to_list())
+    rows = np.searchsorted(ts.to_numpy(), long["ts"].to_numpy())
+    columns = long["strategy"].replace_strict(
+        {n: i for i, n in enumerate(names)}, return_dtype=pl.Int64
+    )
+    matrix = np.zeros((len(ts), len(names)))
+    values = long["net_return"].fill_null(0.0).fill_nan(0.0).to_numpy()
+    matrix[rows, columns.to_numpy()] = values
+    return Returns(ts, names, matrix)
 
 
 def benchmark_close(lake: Lake, config: KeelConfig, ts: pl.Series) -> Array:
@@ -98,23 +105,24 @@ def positions_of(
     keys = sorted(trades["key"].unique().to_list())
     fees = {v.name: float(getattr(v, "taker_fee", 0.0)) for v in config.venues}
     fee = np.array([fees.get(k.split("|")[0], 0.0) for k in keys])
-    grid = pl.DataFrame({"ts": ts})
+    grid = ts.to_numpy()
+    column_of = {k: i for i, k in enumerate(keys)}
     by_strategy = trades.partition_by("strategy", as_dict=True, include_key=False)
 
     def read(name: str) -> Array:
+        """Positions set at each trade's bar, carried forward until the next trade."""
+        out = np.full((len(grid), len(keys)), np.nan)
         own = by_strategy.get((name,))
-        if own is None or own.is_empty():
-            return np.zeros((len(ts), len(keys)))
-        wide = own.pivot(on="key", index="ts", values="position", aggregate_function="last")
-        held = grid.join(wide, on="ts", how="left").select(
-            [
-                pl.col(k).forward_fill().fill_null(0.0)
-                if k in wide.columns
-                else pl.lit(0.0).alias(k)
-                for k in keys
-            ]
-        )
-        return held.to_numpy().astype(np.float64)
+        if own is not None and not own.is_empty():
+            rows = np.searchsorted(grid, own["ts"].to_numpy())
+            inside = rows < len(grid)
+            inside[inside] &= grid[rows[inside]] == own["ts"].to_numpy()[inside]
+            cols = np.array([column_of[k] for k in own["key"].to_list()], dtype=np.int64)
+            out[rows[inside], cols[inside]] = own["position"].to_numpy()[inside]
+        index = np.where(np.isnan(out), 0, np.arange(len(grid))[:, None])
+        np.maximum.accumulate(index, axis=0, out=index)
+        filled = np.take_along_axis(out, index, axis=0)
+        return np.asarray(np.nan_to_num(filled, nan=0.0), dtype=np.float64)
 
     return read, fee
 

@@ -173,15 +173,28 @@ def rebalance_bars(bars: int, bars_per_day: float, config: AllocationConfig) -> 
     return list(range(first, bars, every))
 
 
+def daily(window: Array, bars_per_day: float) -> Array:
+    """Returns summed over whole days counted back from the window's end (a partial day at
+    its start is dropped): the covariance of daily returns is what allocation needs, is less
+    noisy than hourly, and costs a day's bars less to estimate."""
+    per_day = max(1, round(bars_per_day))
+    days = window.shape[0] // per_day
+    if per_day == 1 or days < 2:
+        return window
+    tail = window[window.shape[0] - days * per_day :]
+    return tail.reshape(days, per_day, window.shape[1]).sum(axis=1)
+
+
 def rolling_weights(returns: Array, bars_per_day: float, config: AllocationConfig) -> Array:
-    """Weights per bar (bars × strategies): at each rebalance bar t, estimated on the returns
-    of bars [t − lookback, t) and held until the next rebalance; cash (zeros) before the first."""
+    """Weights per bar (bars × strategies): at each rebalance bar t, estimated on the daily
+    returns of bars [t − lookback, t) and held until the next rebalance; cash (zeros) before
+    the first."""
     bars = returns.shape[0]
     lookback = max(2, round(config.lookback_days * bars_per_day))
     out = np.zeros_like(returns)
     points = rebalance_bars(bars, bars_per_day, config)
     for i, t in enumerate(points):
         end = points[i + 1] if i + 1 < len(points) else bars
-        window = returns[max(0, t - lookback) : t]
+        window = daily(returns[max(0, t - lookback) : t], bars_per_day)
         out[t:end] = allocate(window, config.method, config.max_weight)
     return out

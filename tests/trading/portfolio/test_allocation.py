@@ -12,6 +12,7 @@ from trading.portfolio.allocation import (
     AllocationConfig,
     allocate,
     cap_weights,
+    daily,
     hrp,
     inverse_vol,
     rebalance_bars,
@@ -196,3 +197,9 @@ def test_allocate_with_inverse_vol_weights_the_calmer_strategy_more() -> None:
 
     assert w[1] > w[0]
     assert w.sum() == pytest.approx(1.0)
+
+
+def test_daily_sums_whole_days_counted_back_from_the_window_end() -> None:
+    window = np.arange(10, dtype=float)[:, None]  # 10 bars of 4 a day: 2 whole days, 2 left
+
+    np.testing.assert_array_equal(daily(window, 4.0), [[2 + 3 + 4 + 5], [6 + 7 + 8 + 9]])

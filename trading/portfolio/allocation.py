@@ -182,7 +182,7 @@ def daily(window: Array, bars_per_day: float) -> Array:
     if per_day == 1 or days < 2:
         return window
     tail = window[window.shape[0] - days * per_day :]
-    return tail.reshape(days, per_day, window.shape[1]).sum(axis=1)
+    return np.asarray(tail.reshape(days, per_day, window.shape[1]).sum(axis=1), dtype=np.float64)
 
 
 def rolling_weights(returns: Array, bars_per_day: float, config: AllocationConfig) -> Array:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 import polars as pl
@@ -22,6 +21,7 @@ from trading.ideas.evidence import research_evidence, trailing_mask
 from trading.ideas.gates import ResearchEvidence
 from trading.portfolio.allocation import allocate
 from trading.portfolio.book import Book, analyse
+from trading.regimes.labels import lagged, regime_labels, simple_returns
 from trading.regimes.report import group_masks
 from trading.timeframes import timeframe_minutes
 
@@ -133,16 +133,15 @@ def load_book(lake: Lake, config: KeelConfig) -> Book | None:
     returns = research_returns(lake)
     if not returns.names:
         return None
-    members = [d.strategy for d in IdeaBook(lake).deployments() if d.strategy in returns.names]
-    members = sorted(set(members))
+    chosen = [m for m in members(lake) if m in returns.names]
     bars_per_day = 24 * 60 / timeframe_minutes(config.data.research_timeframe)
     close = benchmark_close(lake, config, returns.ts)
-    read, fee = positions_of(lake, config, returns.ts, members)
+    read, fee = positions_of(lake, config, returns.ts, chosen)
     return analyse(
         returns.ts,
         returns.names,
         returns.matrix,
-        members,
+        chosen,
         close,
         bars_per_day,
         config.regimes,
@@ -152,22 +151,30 @@ def load_book(lake: Lake, config: KeelConfig) -> Book | None:
     )
 
 
-def evidence_for(
-    lake: Lake, config: KeelConfig, strategy: str, book: Book | None = None
-) -> ResearchEvidence | None:
+def members(lake: Lake) -> list[str]:
+    """The portfolio's strategies: those of ideas in paper or live."""
+    return sorted({d.strategy for d in IdeaBook(lake).deployments()})
+
+
+def evidence_for(lake: Lake, config: KeelConfig, strategy: str) -> ResearchEvidence | None:
     """The research → paper gate's evidence for one strategy from its latest research result,
-    against the current portfolio (without the strategy itself); None when it has no result."""
-    book = book or load_book(lake, config)
-    if book is None or strategy not in book.names:
+    against the current portfolio without it (its other members, allocated over the window);
+    None when the strategy has no result. Reads only that strategy and the members."""
+    others = [m for m in members(lake) if m != strategy]
+    returns = research_returns(lake, [strategy, *others])
+    if strategy not in returns.names:
         return None
-    returns = book.returns[:, book.names.index(strategy)]
-    others = [m for m in book.members if m != strategy]
+    per_day = 24 * 60 / timeframe_minutes(config.data.research_timeframe)
+    close = benchmark_close(lake, config, returns.ts)
+    judged = lagged(regime_labels(close, per_day, config.regimes)[0])
+    present = [m for m in others if m in returns.names]
     portfolio = None
-    if others:
-        member_returns = book.returns[:, [book.names.index(m) for m in others]]
+    if present:
+        member_returns = returns.matrix[:, [returns.names.index(m) for m in present]]
         portfolio = member_returns @ allocate(
             member_returns, config.portfolio.method, config.portfolio.max_weight
         )
+    own = returns.matrix[:, returns.names.index(strategy)]
     run = (
         lake.scan(catalog.research_metrics())
         .filter(pl.col("strategy") == strategy)
@@ -176,17 +183,10 @@ def evidence_for(
     )
     return research_evidence(
         str(run["run_id"][0]) if run.height else "unknown",
-        returns,
-        trailing_mask(len(returns), config.ideas.research_gate.oos_fraction),
+        own,
+        trailing_mask(len(own), config.ideas.research_gate.oos_fraction),
         portfolio,
-        book.benchmark,
-        group_masks(book.judged, config.regimes.bad)["bad"],
-        24 * 60 / timeframe_minutes(config.data.research_timeframe),
+        simple_returns(close),
+        group_masks(judged, config.regimes.bad)["bad"],
+        per_day,
     )
-
-
-def now() -> datetime:
-    """The clock moves are stamped with."""
-    from trading.timeframes import utc_now
-
-    return utc_now()

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from trading.portfolio.allocation import AllocationConfig, rebalance_bars, rolling_weights
 from trading.portfolio.combined import Combined, combine
 from trading.portfolio.diversity import clusters, correlation, marginal_effects
-from trading.regimes.labels import RegimeConfig, lagged, regime_labels
+from trading.regimes.labels import RegimeConfig, lagged, regime_labels, simple_returns
 from trading.regimes.report import group_masks, regime_report
 
 Array = NDArray[np.float64]
@@ -128,11 +128,7 @@ def analyse(
     bars_per_year = bars_per_day * 365.0
     labels, trend, vol = regime_labels(benchmark_close, bars_per_day, regimes)
     judged = lagged(labels)
-    close = np.asarray(benchmark_close, dtype=np.float64)
-    bench = np.zeros(len(close))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        bench[1:] = close[1:] / close[:-1] - 1.0
-    bench[~np.isfinite(bench)] = 0.0
+    bench = simple_returns(benchmark_close)
     index = [names.index(m) for m in members]
     member_returns = returns[:, index]
     weights = rolling_weights(member_returns, bars_per_day, allocation)

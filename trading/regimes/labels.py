@@ -86,6 +86,17 @@ def regime_labels(
     return labels, trend, vol
 
 
+def simple_returns(close: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Per-bar simple returns of closes, 0 where either close is missing (the benchmark's
+    return in each bar)."""
+    close = np.asarray(close, dtype=np.float64)
+    out = np.zeros(len(close))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out[1:] = close[1:] / close[:-1] - 1.0
+    out[~np.isfinite(out)] = 0.0
+    return out
+
+
 def lagged(labels: NDArray[np.str_]) -> NDArray[np.str_]:
     """The regime a bar's return is judged by: the label of the bar before (known when the
     position was taken); the first bar is warm-up."""

@@ -204,3 +204,22 @@ def test_ideas_and_portfolio_assets_show_counts_headline_and_next_ideas(lake: La
     assert "basis" in work_on_next
     assert "mean_reversion" in work_on_next
     assert meta["allocation"]["members"] == 1
+
+
+def test_demo_seeds_ten_ideas_at_different_stages_once(
+    lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from orchestration.demo_ideas import SEEDS, seed_ideas
+
+    seed_ideas()
+    seed_ideas()  # a second make demo leaves them as they are
+
+    pipeline = IdeaBook(lake).pipeline()
+    assert pipeline.height == len(SEEDS) == 10
+    stages = dict(zip(pipeline["name"], pipeline["stage"], strict=True))
+    assert stages["trend"] == "paper"  # passes the gates on the fixture's research
+    assert stages["mean_reversion"] == "research"  # fails them, no override for it
+    assert stages["xs_momentum"] == "research"  # no research result in the fixture
+    assert stages["weekend_effect"] == "idea"
+    assert stages["stablecoin_mints"] == "retired"
+    assert "gate fails: oos_sharpe" in capsys.readouterr().out

@@ -42,12 +42,18 @@ def register(sub: Any) -> None:
     retire.add_argument("--reason", required=True)
     report = sub.add_parser("report", help="reports: regimes")
     report.add_argument("report", choices=("regimes",))
+    report.add_argument(
+        "--strategy",
+        action="append",
+        default=[],
+        help="also every regime's return, excess and Sharpe with intervals for this strategy",
+    )
 
 
 def run(args: argparse.Namespace) -> int | None:
     """Run an ``idea`` or ``report`` command; None when the command is not one of these."""
     if args.command == "report":
-        return report_regimes()
+        return report_regimes(args.strategy)
     if args.command != "idea":
         return None
     verb = args.idea_command
@@ -241,7 +247,33 @@ def retire(name: str, reason: str) -> int:
     return 0
 
 
-def report_regimes() -> int:
+def regime_detail(report: pl.DataFrame, strategy: str) -> pl.DataFrame:
+    """Every regime group of one strategy: bars, then each figure as value [low, high]."""
+    rows = report.filter(pl.col("strategy") == strategy)
+    if rows.is_empty():
+        raise KeyError(f"{strategy!r} is not in the regime report; keel research first?")
+
+    def span(stat: str, fmt: str) -> pl.Expr:
+        value = pl.col(stat).map_elements(fmt.format, return_dtype=pl.String)
+        low = pl.col(f"{stat}_low").map_elements(fmt.format, return_dtype=pl.String)
+        high = pl.col(f"{stat}_high").map_elements(fmt.format, return_dtype=pl.String)
+        return (
+            pl.when(pl.col(stat).is_null())
+            .then(pl.lit("–"))
+            .otherwise(pl.format("{} [{}, {}]", value, low, high))
+            .alias(stat)
+        )
+
+    return rows.select(
+        "regime",
+        "bars",
+        span("annual_return", "{:+.1%}"),
+        span("excess_return", "{:+.1%}"),
+        span("sharpe", "{:+.2f}"),
+    )
+
+
+def report_regimes(strategies: list[str] | None = None) -> int:
     """The regime report: the headline, the regimes of the window, and every strategy's excess
     return over BTC per regime with intervals; writes the HTML chart too."""
     from assets.pipeline_inputs import load_book
@@ -270,5 +302,15 @@ def report_regimes() -> int:
         "annual excess return over BTC by regime (excess_bad with its interval)",
         regime_summary(book).drop("bad_bars"),
     )
+    from trading.portfolio.book import PORTFOLIO
+
+    for name in [PORTFOLIO, *(strategies or [])]:
+        try:
+            detail = regime_detail(book.report, name)
+        except KeyError as exc:
+            print(f"\n{exc.args[0]}")
+            continue
+        interval = f"{config.regimes.confidence:.0%} intervals"
+        _print(f"{name}: per regime, value [{interval}]", detail)
     print(f"\nchart: {page} (under {reports_dir()})")
     return 0

@@ -148,10 +148,13 @@ def test_regime_report_writes_the_tables_and_prints_the_headline(
     main(["idea", "promote", "trend", "--to", "paper", "--no-research"])
     capsys.readouterr()
 
-    assert main(["report", "regimes"]) == 0
+    assert main(["report", "regimes", "--strategy", "trend", "--strategy", "nope"]) == 0
 
     out = capsys.readouterr().out
     assert "a year over BTC in bad regimes" in out
+    assert "PORTFOLIO: per regime, value [90% intervals]" in out
+    assert "trend: per regime" in out
+    assert "'nope' is not in the regime report" in out
     report = lake.scan(catalog.regime_report()).collect()
     assert set(report["strategy"]) == {"trend", "mean_reversion", "basis", "PORTFOLIO", "BTC"}
     labels = lake.scan(catalog.regime_labels()).collect()

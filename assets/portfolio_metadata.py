@@ -79,6 +79,9 @@ def write_book(lake: Lake, config: KeelConfig, book: Book) -> Path:
             + ")": regime_summary(book),
             "weights": current_weights(book),
             "regimes": regime_counts(book),
+            "clusters of similar strategies": cluster_frame(book),
+            "what to work on next (marginal effect on the portfolio)": book.marginal,
+            **({"correlation": correlation_frame(book)} if len(book.names) <= 40 else {}),
         },
         reports_dir() / "portfolio.html",
     )
@@ -148,11 +151,24 @@ def top_pairs(book: Book, count: int = 20) -> pl.DataFrame:
     )
 
 
+def correlation_frame(book: Book) -> pl.DataFrame:
+    """The correlation matrix of the strategies' returns, one row per strategy."""
+    return pl.DataFrame(
+        {"strategy": book.names, **{n: book.correlation[:, j] for j, n in enumerate(book.names)}}
+    )
+
+
 def diversity_md(book: Book) -> dict[str, Any]:
-    """Metadata of the diversity asset."""
+    """Metadata of the diversity asset (the full matrix up to 30 strategies)."""
     clusters = cluster_frame(book)
+    matrix = (
+        {"correlation_matrix": MetadataValue.md(md_table(correlation_frame(book), digits=2))}
+        if len(book.names) <= 30
+        else {}
+    )
     return {
         "strategies": len(book.names),
+        **matrix,
         "clusters": clusters.height,
         "clusters_table": MetadataValue.md(md_table(clusters)),
         "most_correlated": MetadataValue.md(md_table(top_pairs(book))),

@@ -111,13 +111,8 @@ class Check:
 
     def describe(self) -> str:
         """E.g. ``oos_sharpe 0.31 < 0.50 (short by 0.19)``."""
-        sign = (
-            (">=" if self.kind == "min" else "<=")
-            if self.passed
-            else "<"
-            if self.kind == "min"
-            else ">"
-        )
+        signs = {("min", True): ">=", ("min", False): "<", ("max", True): "<=", ("max", False): ">"}
+        sign = signs[(self.kind, self.passed)]
         text = f"{self.name} {self.value:.2f} {sign} {self.threshold:.2f}"
         if self.passed:
             return text

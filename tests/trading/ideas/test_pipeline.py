@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from trading.ideas.gates import (
     Check,
@@ -18,6 +20,7 @@ from trading.ideas.gates import (
 )
 from trading.ideas.pipeline import Idea, demotions, new_idea, promote, retire
 from trading.ideas.stages import (
+    ALLOWED,
     STAGES,
     TransitionError,
     check_move,
@@ -258,3 +261,44 @@ def test_stage_is_the_latest_move_and_the_run_reads_paper_and_live() -> None:
 
 def test_stages_are_in_pipeline_order() -> None:
     assert STAGES == ("idea", "research", "paper", "live", "retired")
+
+
+@settings(max_examples=60, deadline=None)
+@given(targets=st.lists(st.sampled_from(STAGES), max_size=12))
+def test_any_sequence_of_requests_moves_one_step_at_a_time(targets: list[str]) -> None:
+    stage, seq, applied = "idea", 1, [("new", "idea")]
+    for target in targets:
+        try:
+            if target == "retired":
+                moves = [retire("x", stage, seq, AT, "done")]
+            else:
+                moves = promote(
+                    "x",
+                    stage,
+                    seq,
+                    target,
+                    AT,
+                    CONFIG,
+                    testable=True,
+                    research=GOOD,
+                    paper=GOOD_PAPER,
+                ).moves
+        except TransitionError:
+            continue
+        for move in moves:
+            assert move.to_stage in ALLOWED[move.from_stage]
+            assert move.from_stage == stage
+            applied.append((move.from_stage, move.to_stage))
+            stage, seq = move.to_stage, seq + 1
+
+    frame = pl.DataFrame(
+        {
+            "idea": "x",
+            "seq": list(range(len(applied))),
+            "at": AT,
+            "to_stage": [b for _, b in applied],
+            "capital": None,
+            "override": False,
+        }
+    )
+    assert current_stages(frame)["stage"][0] == stage

@@ -127,10 +127,17 @@ def positions_of(
     return read, fee
 
 
-def load_book(lake: Lake, config: KeelConfig) -> Book | None:
-    """The portfolio and regime analysis over every researched strategy, with the paper and
+def load_book(
+    lake: Lake, config: KeelConfig, strategies: Sequence[str] | None = None
+) -> Book | None:
+    """The portfolio and regime analysis over the researched ``strategies`` (default: every
+    registered one; results of a model file since deleted are left out), with the paper and
     live strategies as the portfolio; None before any research result exists."""
-    returns = research_returns(lake)
+    if strategies is None:
+        from trading.models.registry import strategy_names
+
+        strategies = strategy_names()
+    returns = research_returns(lake, strategies)
     if not returns.names:
         return None
     chosen = [m for m in members(lake) if m in returns.names]

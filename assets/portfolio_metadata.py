@@ -49,13 +49,45 @@ def current_weights(book: Book) -> pl.DataFrame:
     )
 
 
-def _curves(book: Book) -> dict[str, Any]:
-    btc = np.cumprod(1.0 + book.benchmark)
-    return {
+def _curves(book: Book, strategies: int = 0) -> dict[str, Any]:
+    """Equity curves: the portfolio, the sum of its parts, BTC, and the ``strategies`` best in
+    bad regimes."""
+    curves: dict[str, Any] = {
         "portfolio": book.combined.combined_equity,
         "sum of parts": book.combined.parts_equity,
-        "BTC": btc,
+        "BTC": np.cumprod(1.0 + book.benchmark),
     }
+    ranked = regime_summary(book).filter(~pl.col("strategy").is_in([PORTFOLIO, BENCHMARK]))
+    for name in ranked["strategy"].head(strategies).to_list():
+        curves[name] = np.cumprod(1.0 + book.returns[:, book.names.index(name)])
+    return curves
+
+
+def performance_frame(book: Book, per_day: float) -> pl.DataFrame:
+    """The netted portfolio beside the sum of its parts and BTC: total return, annual
+    volatility, Sharpe, maximum drawdown, turnover a year and the fees netting saved."""
+    per_year = per_day * 365.0
+    c = book.combined
+    rows = []
+    for name, r, turnover, saved in (
+        ("portfolio (netted)", c.combined_return, c.net_turnover, c.fees_saved.sum()),
+        ("sum of parts", c.parts_return, c.parts_turnover, 0.0),
+        ("BTC", book.benchmark, np.zeros(1), 0.0),
+    ):
+        equity = np.concatenate([[1.0], np.cumprod(1.0 + r)])
+        std = float(r.std(ddof=1)) if len(r) > 1 else 0.0
+        rows.append(
+            {
+                "series": name,
+                "total_return": float(equity[-1] - 1.0),
+                "volatility": std * np.sqrt(per_year),
+                "sharpe": float(r.mean() / std * np.sqrt(per_year)) if std > 0 else 0.0,
+                "max_drawdown": float((equity / np.maximum.accumulate(equity)).min() - 1.0),
+                "turnover_per_year": float(turnover.mean() * per_year),
+                "fees_saved": float(saved),
+            }
+        )
+    return pl.DataFrame(rows)
 
 
 def write_book(lake: Lake, config: KeelConfig, book: Book) -> Path:
@@ -72,8 +104,11 @@ def write_book(lake: Lake, config: KeelConfig, book: Book) -> Path:
         "Portfolio and regimes",
         book.ts.to_list(),
         book.judged,
-        _curves(book),
+        _curves(book, 3),
         {
+            "portfolio backtest beside the sum of its parts": performance_frame(
+                book, bars_per_day(config)
+            ),
             "excess return over BTC per regime (annual; bad = "
             + ", ".join(config.regimes.bad)
             + ")": regime_summary(book),
@@ -109,6 +144,7 @@ def allocation_md(book: Book, config: KeelConfig, page: Path) -> dict[str, Any]:
         "portfolio_return": float(c.combined_equity[-1] - 1.0) if len(c.combined_equity) else 0.0,
         "sum_of_parts_return": float(c.parts_equity[-1] - 1.0) if len(c.parts_equity) else 0.0,
         "fees_saved_by_netting": float(c.fees_saved.sum()),
+        "backtest": MetadataValue.md(md_table(performance_frame(book, bars_per_day(config)))),
         "chart": MetadataValue.md(regime_chart_md(book.judged, _curves(book))),
         "report_path": MetadataValue.path(str(page)),
     }
@@ -122,7 +158,7 @@ def regime_md(book: Book, page: Path) -> dict[str, Any]:
         "portfolio_excess_bad_regimes": float(h["excess_return"] or 0.0),
         "regimes": MetadataValue.md(md_table(regime_counts(book))),
         "report": MetadataValue.md(md_table(regime_summary(book), limit=250)),
-        "chart": MetadataValue.md(regime_chart_md(book.judged, _curves(book))),
+        "chart": MetadataValue.md(regime_chart_md(book.judged, _curves(book, 5))),
         "report_path": MetadataValue.path(str(page)),
     }
 

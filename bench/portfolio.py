@@ -179,7 +179,7 @@ def main() -> None:
 
         os.environ["KEEL_REPORTS"] = str(Path(tmp) / "reports")
         began, cpu = time.perf_counter(), time.process_time()
-        loaded = load_book(lake, config)
+        loaded = load_book(lake, config, names)
         assert loaded is not None
         write_book(lake, config, loaded)
         total, total_cpu = time.perf_counter() - began, time.process_time() - cpu

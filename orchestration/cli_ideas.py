@@ -278,8 +278,10 @@ def report_regimes(strategies: list[str] | None = None) -> int:
     return over BTC per regime with intervals; writes the HTML chart too."""
     from assets.pipeline_inputs import load_book
     from assets.portfolio_metadata import (
+        bars_per_day,
         current_weights,
         headline_text,
+        performance_frame,
         regime_counts,
         regime_summary,
         write_book,
@@ -298,6 +300,10 @@ def report_regimes(strategies: list[str] | None = None) -> int:
     print(f"bad regimes: {bad}; intervals: {config.regimes.confidence:.0%} block bootstrap")
     _print("regimes of the window", regime_counts(book))
     _print(f"portfolio weights ({config.portfolio.method})", current_weights(book))
+    _print(
+        "portfolio backtest (fees charged after netting) beside the sum of its parts",
+        performance_frame(book, bars_per_day(config)),
+    )
     _print(
         "annual excess return over BTC by regime (excess_bad with its interval)",
         regime_summary(book).drop("bad_bars"),

@@ -22,6 +22,7 @@ from trading.ideas.stages import (
     Deployment,
     Move,
     current_stages,
+    sized_by_weights,
     strategies_in_stage,
 )
 
@@ -94,10 +95,18 @@ class IdeaBook:
             )
         self.lake.upsert(catalog.idea_transitions(), frame)
 
-    def deployments(self, stages: Sequence[str] = TRADING_STAGES) -> list[Deployment]:
-        """What the trading run trades: strategies of ideas in paper and live, with their
-        capital caps (the seam the live loop calls each run)."""
-        return strategies_in_stage(self.ideas(), self.transitions(), stages)
+    def deployments(
+        self, stages: Sequence[str] = TRADING_STAGES, portfolio_capital: float | None = None
+    ) -> list[Deployment]:
+        """What the trading run trades: strategies of ideas in paper and live with their
+        capital caps (the seam the live loop calls each run); given the portfolio's capital,
+        each is also sized by the newest portfolio weights (``sized_by_weights``)."""
+        deployed = strategies_in_stage(self.ideas(), self.transitions(), stages)
+        if portfolio_capital is None:
+            return deployed
+        from lake.results import latest_weights
+
+        return sized_by_weights(deployed, latest_weights(self.lake), portfolio_capital)
 
     def demote_breaches(
         self, evidence: Mapping[str, PaperEvidence], config: IdeasConfig, at: datetime

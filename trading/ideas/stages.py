@@ -133,6 +133,23 @@ def strategies_in_stage(
     ]
 
 
+def sized_by_weights(
+    deployed: Sequence[Deployment], weights: Mapping[str, float], capital: float
+) -> list[Deployment]:
+    """Each deployment's capital sized by the portfolio: ``min(stage cap, weight × capital)``;
+    a strategy the portfolio has not weighed yet (promoted since the last rebalance) keeps its
+    stage cap, so the next trading run trades it; one weighed at zero is left out."""
+    out = []
+    for d in deployed:
+        if d.strategy not in weights:
+            out.append(d)
+        elif weights[d.strategy] > 0:
+            out.append(
+                Deployment(d.strategy, d.stage, min(d.capital, weights[d.strategy] * capital))
+            )
+    return out
+
+
 def stage_counts(pipeline: pl.DataFrame) -> pl.DataFrame:
     """Ideas per stage, in pipeline order (stages with none included)."""
     counts = pipeline.group_by("stage").len()

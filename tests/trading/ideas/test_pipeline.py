@@ -22,10 +22,12 @@ from trading.ideas.pipeline import Idea, demotions, new_idea, promote, retire
 from trading.ideas.stages import (
     ALLOWED,
     STAGES,
+    Deployment,
     TransitionError,
     check_move,
     current_stages,
     path_to,
+    sized_by_weights,
     strategies_in_stage,
 )
 
@@ -302,3 +304,20 @@ def test_any_sequence_of_requests_moves_one_step_at_a_time(targets: list[str]) -
         }
     )
     assert current_stages(frame)["stage"][0] == stage
+
+
+def test_portfolio_weights_size_deployments_new_ones_keep_their_cap() -> None:
+    deployed = [
+        Deployment("a", "paper", 10_000.0),
+        Deployment("b", "live", 50_000.0),
+        Deployment("new", "paper", 1_000.0),
+        Deployment("dropped", "paper", 5_000.0),
+    ]
+
+    sized = sized_by_weights(deployed, {"a": 0.25, "b": 0.25, "dropped": 0.0}, 100_000.0)
+
+    assert sized == [
+        Deployment("a", "paper", 10_000.0),  # cap below 0.25 × 100k
+        Deployment("b", "live", 25_000.0),  # 0.25 × 100k below the cap
+        Deployment("new", "paper", 1_000.0),  # not weighed yet
+    ]

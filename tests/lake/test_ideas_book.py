@@ -88,3 +88,34 @@ def test_a_live_strategy_past_its_drawdown_goes_back_to_paper_recorded(lake: Lak
         ("broken_strategy", "paper"),
         ("steady_strategy", "live"),
     ]
+
+
+def test_deployments_are_sized_by_the_newest_portfolio_weights(lake: Lake) -> None:
+    from lake import catalog
+    from lake.results import latest_weights, overwrite
+
+    book = IdeaBook(lake)
+    book.add(*new_idea(Idea("trend", "works"), AT))
+    book.record(
+        [
+            Move("trend", 1, AT, "idea", "research", "testable"),
+            Move("trend", 2, AT, "research", "paper", "gate passed", capital=10_000.0),
+        ]
+    )
+    later = datetime(2026, 11, 8, tzinfo=UTC)
+    overwrite(
+        lake,
+        catalog.portfolio_weights(),
+        pl.DataFrame(
+            {
+                "ts": [AT, later],
+                "strategy": ["trend", "trend"],
+                "weight": [0.5, 0.04],
+                "method": "hrp",
+            }
+        ),
+    )
+
+    assert latest_weights(lake) == {"trend": 0.04}
+    assert [d.capital for d in book.deployments(portfolio_capital=100_000.0)] == [4_000.0]
+    assert [d.capital for d in book.deployments()] == [10_000.0]

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int | None:
         return 2
 
 
-def _book() -> Any:
+def idea_book() -> Any:
+    """The ideas book of the lake at ``$KEEL_LAKE`` (or var/lake)."""
     from lake.ideas import IdeaBook
     from lake.store import Lake
 
@@ -110,7 +111,7 @@ def add(
     idea, move = new_idea(
         Idea(name, hypothesis, source, tuple(tags or ()), tuple(links or ()), strategy), utc_now()
     )
-    _book().add(idea, move)
+    idea_book().add(idea, move)
     print(f"added idea {idea.name!r} (tests strategy {idea.strategy!r}); stage: idea")
     return 0
 
@@ -120,7 +121,7 @@ def list_ideas(stage: str | None = None) -> int:
     from trading.ideas.stages import stage_counts
     from trading.models.registry import strategy_names
 
-    pipeline = _book().pipeline()
+    pipeline = idea_book().pipeline()
     known = set(strategy_names())
     shown = pipeline.with_columns(testable=pl.col("strategy").is_in(list(known)))
     if stage:
@@ -145,7 +146,7 @@ def list_ideas(stage: str | None = None) -> int:
 
 def show(name: str) -> int:
     """One idea: what it is, its stage and every move with reason and evidence."""
-    book = _book()
+    book = idea_book()
     stage, _ = book.stage(name)
     idea = book.ideas().filter(pl.col("name") == name).row(0, named=True)
     print(f"{name}  [{stage}]")
@@ -187,7 +188,7 @@ def promote(
     began = time.perf_counter()
     keel = KeelResource()
     config = keel.config()
-    book = _book()
+    book = idea_book()
     stage, seq = book.stage(name)
     strategy = book.ideas().filter(pl.col("name") == name)["strategy"][0]
     testable = strategy in strategy_names()
@@ -240,7 +241,7 @@ def retire(name: str, reason: str) -> int:
     from trading.ideas.pipeline import retire as retire_move
     from trading.timeframes import utc_now
 
-    book = _book()
+    book = idea_book()
     stage, seq = book.stage(name)
     book.record([retire_move(name, stage, seq, utc_now(), reason)])
     print(f"{name}: {stage} → retired ({reason})")

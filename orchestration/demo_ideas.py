@@ -100,7 +100,7 @@ def seed_ideas() -> bool:
     ideas already present (a second ``make demo``) are left as they are."""
     from orchestration import cli_ideas
 
-    book = cli_ideas._book()
+    book = cli_ideas.idea_book()
     existing = set(book.ideas()["name"].to_list())
     for seed in SEEDS:
         if seed.name in existing:

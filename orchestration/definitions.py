@@ -7,6 +7,7 @@ import warnings
 
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
+from assets.account import account_assets, account_checks, account_job, account_schedule
 from assets.checks import market_checks
 from assets.features import feature_assets
 from assets.ideas import idea_assets
@@ -33,6 +34,7 @@ def build_definitions(
     job = market_data_job()
     markets = instruments_job()
     research = research_job()
+    account = account_job()
     portfolio = portfolio_job()
     return Definitions(
         assets=[
@@ -40,14 +42,16 @@ def build_definitions(
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
+            *account_assets(config),
             *idea_assets(),
             *portfolio_assets(),
         ],
-        asset_checks=market_checks(config),
-        jobs=[job, markets, research, portfolio],
+        asset_checks=[*market_checks(config), *account_checks(config)],
+        jobs=[job, markets, research, account, portfolio],
         schedules=[
             refresh_schedule(job, config.data.refresh_cron),
             instruments_schedule(markets),
+            account_schedule(account, config.account.sync_cron),
             portfolio_schedule(portfolio, config.portfolio.refresh_cron),
         ],
         resources={"keel": keel or KeelResource(config_path=config_path)},

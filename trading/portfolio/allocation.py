@@ -13,16 +13,14 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trading.configbase import _Frozen
 
 Array = NDArray[np.float64]
 Method = Literal["inverse_vol", "risk_parity", "hrp"]
 METHODS: tuple[Method, ...] = ("inverse_vol", "risk_parity", "hrp")
 _TINY = 1e-12
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
 class AllocationConfig(_Frozen):

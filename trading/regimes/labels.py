@@ -21,15 +21,12 @@ import math
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from trading.configbase import _Frozen
 
 REGIMES: tuple[str, ...] = ("bull", "bear", "chop", "crash")
 WARMUP = "warmup"
-
-
-class _Frozen(BaseModel):
-    # Same rules as trading.config (which imports this module): frozen, unknown keys rejected.
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
 class RegimeConfig(_Frozen):

@@ -103,7 +103,8 @@ def positions_of(
         .collect()
     )
     keys = sorted(trades["key"].unique().to_list())
-    fees = {v.name: float(getattr(v, "taker_fee", 0.0)) for v in config.venues}
+    # The fee research charges (a venue without its own fee, e.g. paper, takes the default).
+    fees = {v.name: float(getattr(v, "taker_fee", None) or 0.0005) for v in config.venues}
     fee = np.array([fees.get(k.split("|")[0], 0.0) for k in keys])
     grid = ts.to_numpy()
     column_of = {k: i for i, k in enumerate(keys)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -159,6 +160,17 @@ def load_book(
     )
 
 
+def latest_result(lake: Lake, strategy: str) -> dict[str, Any]:
+    """The newest research/metrics row of a strategy (the table keeps one per run where runs
+    are recorded with ``recorded_at``); empty when it has none."""
+    rows = lake.scan(catalog.research_metrics()).filter(pl.col("strategy") == strategy).collect()
+    if rows.is_empty():
+        return {}
+    if "recorded_at" in rows.columns:
+        rows = rows.sort("recorded_at", nulls_last=False)
+    return dict(rows.row(-1, named=True))
+
+
 def members(lake: Lake) -> list[str]:
     """The portfolio's strategies: those of ideas in paper or live."""
     return sorted({d.strategy for d in IdeaBook(lake).deployments()})
@@ -183,16 +195,16 @@ def evidence_for(lake: Lake, config: KeelConfig, strategy: str) -> ResearchEvide
             member_returns, config.portfolio.method, config.portfolio.max_weight
         )
     own = returns.matrix[:, returns.names.index(strategy)]
-    run = (
-        lake.scan(catalog.research_metrics())
-        .filter(pl.col("strategy") == strategy)
-        .select("run_id")
-        .collect()
-    )
+    latest = latest_result(lake, strategy)
+    oos_start, window_end = latest.get("oos_start"), latest.get("window_end")
+    if oos_start is not None and window_end is not None and oos_start < window_end:
+        out_of_sample = (returns.ts >= oos_start).to_numpy()  # research's walk-forward bars
+    else:
+        out_of_sample = trailing_mask(len(own), config.ideas.research_gate.oos_fraction)
     return research_evidence(
-        str(run["run_id"][0]) if run.height else "unknown",
+        str(latest.get("run_id") or "unknown"),
         own,
-        trailing_mask(len(own), config.ideas.research_gate.oos_fraction),
+        out_of_sample,
         portfolio,
         simple_returns(close),
         group_masks(judged, config.regimes.bad)["bad"],

@@ -69,9 +69,10 @@ def regime_chart_md(
 ) -> str:
     """Equity curves as sparklines above the regime strip of the same bars (markdown)."""
     legend = " ".join(f"{sq} {name}" for name, sq in REGIME_SQUARES.items())
-    lines = [f"`{name:>14}` {sparkline(v, width)}" for name, v in curves.items()]
-    lines.append(f"`{'regime':>14}` {regime_strip(labels, width)}")
-    return "\n\n".join(lines) + f"\n\n{legend}"
+    lines = [f"`{name[:24]:>24}` {sparkline(v, width)}" for name, v in curves.items()]
+    lines.append(f"`{'regime':>24}` {regime_strip(labels, width)}")
+    note = "each curve scaled to its own range; one mark per stretch of bars"
+    return "\n\n".join(lines) + f"\n\n{legend} ({note})"
 
 
 def regime_chart_html(

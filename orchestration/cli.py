@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_ideas
+from orchestration import cli_ideas, cli_live
 from orchestration.paths import ensure_dagster_home
 
 
@@ -266,6 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from orchestration import cli_account
 
     cli_account.register(sub)
+    cli_live.register(sub)
     cli_ideas.register(sub)
     args = parser.parse_args(argv)
 
@@ -275,7 +276,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handled = cli_account.run(args)
         if handled is not None:
+            cli_live.after(args)
             return handled
+        done = cli_live.run(args)
+        if done is not None:
+            return done
         if args.command == "check-config":
             config = load_config()
             print(

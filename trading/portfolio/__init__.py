@@ -1,1 +1,1 @@
-"""Portfolio: allocation of capital across strategies, netting, the combined backtest."""
+"""Portfolio: how the targets of many strategies combine into one book (netting, allocation)."""

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from orchestration import cli_execution
 from orchestration.paths import ensure_dagster_home
 
 
@@ -259,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    cli_execution.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
@@ -272,6 +274,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{sum(len(v.instruments) for v in config.venues)} instruments"
             )
             return 0
+        mine = cli_execution.run(args)
+        if mine is not None:
+            return mine
         if args.command == "demo":
             return demo()
         if args.command == "backfill":

@@ -12,6 +12,7 @@ from assets.execution import execution_assets
 from assets.features import feature_assets
 from assets.market import instrument_assets, market_assets
 from assets.research import research_assets
+from jobs.execution import execution_report_job
 from jobs.market import instruments_job, market_data_job
 from jobs.research import research_job
 from orchestration.resources import KeelResource
@@ -40,7 +41,7 @@ def build_definitions(
             *execution_assets(config),
         ],
         asset_checks=market_checks(config),
-        jobs=[job, markets, research],
+        jobs=[job, markets, research, execution_report_job()],
         schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
         resources={"keel": keel or KeelResource(config_path=config_path)},
     )

@@ -35,12 +35,14 @@ def test_all_definitions_load_and_validate() -> None:
             AssetKey(["features", "features_1h"]),
             AssetKey(["research", "backtests"]),
             AssetKey(["research", "leaderboard"]),
+            AssetKey(["execution", "rewards_daily"]),
         }
     )
     assert keys == expected
     assert loaded.resolve_job_def("market_data") is not None
     assert loaded.resolve_job_def("research") is not None
     assert loaded.resolve_job_def("instruments") is not None
+    assert loaded.resolve_job_def("execution_report") is not None
     assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
 
 

@@ -9,6 +9,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from lake import catalog
+from orchestration.cli_execution import print_report
 from orchestration.definitions import build_definitions
 from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
@@ -48,7 +49,9 @@ default_capital_usd = 5000000
 
 
 @pytest.mark.slow
-def test_rewards_report_records_volume_fees_points_and_routing_savings(tmp_path: Path) -> None:
+def test_rewards_report_records_volume_fees_points_and_routing_savings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "keel.toml"
     path.write_text(CONFIG)
     keel = KeelResource(
@@ -84,3 +87,10 @@ def test_rewards_report_records_volume_fees_points_and_routing_savings(tmp_path:
     # configured 1M decays by a 30th a day; the report's own volume accumulates
     assert first == pytest.approx(1e6 * 29 / 30 + a_volume[0])
     assert second == pytest.approx(1e6 * 28 / 30 + a_volume[0] + a_volume[1])
+
+    monkeypatch.setenv("KEEL_LAKE", str(tmp_path / "lake"))
+    print_report(1)
+    printed = capsys.readouterr().out
+    assert "2024-02-13" in printed
+    assert "2024-02-12" not in printed
+    assert "sim_b" in printed

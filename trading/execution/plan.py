@@ -107,7 +107,7 @@ def plan_orders(
                 market.get((m.venue, symbol)),
                 config,
                 config.style,
-                capacity.usd(m.venue, symbol, direction, price),
+                capacity.usd(m.venue, symbol, direction, price, m.kind == "spot"),
                 volume.get(m.venue, 0.0),
             )
             for m in markets

@@ -51,7 +51,11 @@ class Plan:
     """What one bar's decision sends, refuses and leaves out, and who owns what.
     ``attribution``: strategy, instrument, notional_usd, share, cost_usd. ``routes``: planned
     USD per instrument and venue with cash cost and rewards. ``parents``: per instrument, the
-    routed net cost against the single cheapest venue and an equal split."""
+    routed net cost against the single cheapest venue and an equal split.
+    ``rewards_extra_usd``: extra cash this plan pays to earn rewards; the caller adds it to
+    the day's spend (``Snapshot.rewards_spent_today_usd``) so the daily budget holds across
+    bars. TWAP slices with a later ``not_before`` passed the gate now; check them again when
+    they are due, against the snapshot of that time."""
 
     orders: tuple[PlannedOrder, ...]
     denials: tuple[Denial, ...]

@@ -227,3 +227,15 @@ def test_spot_sell_goes_only_where_the_asset_is_held() -> None:
     assert [(o.venue, o.side, o.amount) for o in plan.orders] == [("b", "sell", 3.0)]
     assert plan.denials == ()
     assert [(d.reason, d.amount) for d in plan.dropped] == [("no venue capacity", 10.0)]
+
+
+def test_instrument_without_venue_or_price_is_dropped_in_usd() -> None:
+    instruments = _instruments(market("a"))
+    snap = snapshot({"a": venue("a")}, {})
+    targets = _targets([("s", BTC, 0.5), ("s", ETH, -0.25)])
+    plan = plan_orders(targets, {"s": 1000.0}, snap, instruments, {}, RiskConfig(), MAKER)
+    assert plan.orders == ()
+    assert [(d.instrument, d.amount, d.unit, d.reason) for d in plan.dropped] == [
+        (BTC, 500.0, "usd", "no reference price"),
+        (ETH, 250.0, "usd", "no venue lists it"),
+    ]

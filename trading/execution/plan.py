@@ -120,11 +120,11 @@ class _Run:
         """Route, round and slice the order that moves ``symbol`` to its net target."""
         markets = listing(self.instruments, symbol)
         if not markets:
-            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no venue lists it"))
+            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no venue lists it", "usd"))
             return
         price = reference_price(symbol, [m.venue for m in markets], self.snapshot)
         if price is None:
-            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no reference price"))
+            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no reference price", "usd"))
             return
         delta = target_usd / price - self.snapshot.net_position(symbol)
         total = abs(delta) * price

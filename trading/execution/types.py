@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from trading.costs import Style
 from trading.venues.base import Instrument, InstrumentKind, Side
@@ -102,12 +103,14 @@ class PlannedOrder:
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
-    """Quantity the plan could not send, and why (below a minimum, step remainder, no venue)."""
+    """Quantity the plan could not send, and why (below a minimum, step remainder, no venue).
+    ``amount`` is in base units, or in USD (``unit``) when the instrument has no price."""
 
     instrument: str
     venue: str
     amount: float
     reason: str
+    unit: Literal["base", "usd"] = "base"
 
 
 def base_step(instrument: Instrument) -> float:

@@ -124,17 +124,18 @@ def plan_day(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
         .filter(pl.col("ts") >= start - timedelta(days=30), pl.col("ts") < end)
         .collect()
     )
+    real = {v.name: v for v in config.venues if v.kind != "paper"}  # paper holds no real money
     listed = lake.scan(catalog.instruments()).collect()
     instruments = {
         (r["venue"], r["symbol"]): Instrument(**r)
         for r in listed.to_dicts()
-        if r["symbol"] in config.venue(r["venue"]).instruments
+        if r["venue"] in real and r["symbol"] in real[r["venue"]].instruments
     }
     strategies = [Strategy(m, m.params()) for m in registered_models().values()]
     targets = strategy_targets(features, strategies)
     equity = {
-        v.name: sum(v.starting_balances.values()) if isinstance(v, SimVenueConfig) else 0.0
-        for v in config.venues
+        name: sum(v.starting_balances.values()) if isinstance(v, SimVenueConfig) else 0.0
+        for name, v in real.items()
     }
     states = {
         name: venue_state(
@@ -142,7 +143,7 @@ def plan_day(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
             equity_usd=eq,
             gross_exposure_usd=0.0,
             pending_notional_usd=0.0,
-            caps=config.risk.venue_caps.get(name),
+            caps=real[name].caps,
             total_equity_usd=sum(equity.values()),
             healthy=True,
         )

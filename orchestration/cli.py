@@ -260,6 +260,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    from orchestration import cli_account
+
+    cli_account.register(sub)
     cli_execution.register(sub)
     args = parser.parse_args(argv)
 
@@ -267,6 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     ensure_dagster_home()
     try:
+        handled = cli_account.run(args)
+        if handled is not None:
+            return handled
         if args.command == "check-config":
             config = load_config()
             print(

@@ -1,107 +1,45 @@
 """From the ledger's account snapshot to the plan's and the gate's ``Snapshot``.
 
-Typed structurally (protocols), so it reads ``trading.account.snapshot.AccountSnapshot``
-without this package depending on the ledger's internals: positions in base units per venue
-and symbol (spot holdings from the base asset's balance net of debt), marks from the ledger's
-valuation unless fresher market marks are given, open orders as pending notional against the
-venue's caps, and a venue unhealthy when its sync is missing, stale or reported a problem.
+Positions in base units per venue and symbol (spot holdings from the base asset's balance net
+of debt), marks from the ledger's valuation unless fresher market marks are given, open orders
+as pending notional against the venue's caps (the venue config's ``caps``, carried by the
+snapshot), and a venue unhealthy when its sync is missing, stale or reported a problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from trading.account.snapshot import AccountSnapshot, OpenOrder
 from trading.execution.inputs import venue_state
 from trading.execution.types import Mark, Snapshot
-from trading.risk.config import VenueCaps
 from trading.venues.base import Instrument
 
 
-class _Position(Protocol):
-    @property
-    def size(self) -> float: ...
-    @property
-    def mark(self) -> float | None: ...
-    @property
-    def mark_ts(self) -> datetime | None: ...
-
-
-class _Balance(Protocol):
-    @property
-    def total(self) -> float: ...
-    @property
-    def debt(self) -> float: ...
-
-
-class _OpenOrder(Protocol):
-    @property
-    def amount(self) -> float: ...
-    @property
-    def filled(self) -> float: ...
-    @property
-    def price(self) -> float | None: ...
-    @property
-    def symbol(self) -> str: ...
-
-
-class _Caps(Protocol):
-    @property
-    def max_equity_usd(self) -> float | None: ...
-    @property
-    def max_equity_share(self) -> float | None: ...
-    @property
-    def max_gross_exposure_usd(self) -> float | None: ...
-
-
-class _VenueAccount(Protocol):
-    @property
-    def equity(self) -> float: ...
-    @property
-    def gross_exposure(self) -> float: ...
-    @property
-    def balances(self) -> Mapping[str, _Balance]: ...
-    @property
-    def positions(self) -> Mapping[str, _Position]: ...
-    @property
-    def open_orders(self) -> Sequence[_OpenOrder]: ...
-    @property
-    def caps(self) -> _Caps | None: ...
-    @property
-    def synced_at(self) -> datetime | None: ...
-    @property
-    def problems(self) -> Sequence[str]: ...
-
-
-class AccountLike(Protocol):
-    """What the adapter reads of the ledger's snapshot."""
-
-    @property
-    def ts(self) -> datetime: ...
-    @property
-    def venues(self) -> Mapping[str, _VenueAccount]: ...
-
-
 def snapshot_from_account(
-    account: AccountLike,
+    account: AccountSnapshot,
     instruments: Mapping[tuple[str, str], Instrument],
     *,
     bar_ts: datetime,
     max_sync_age: timedelta,
     marks: Mapping[tuple[str, str], Mark] | None = None,
-    caps: Mapping[str, VenueCaps] | None = None,
+    paper_venues: frozenset[str] = frozenset(),
     data_age_bars: int = 0,
     daily_pnl_usd: float = 0.0,
     orders_last_minute: Mapping[str, int] | None = None,
     rewards_spent_today_usd: float = 0.0,
 ) -> Snapshot:
-    """The plan's view of the account. ``caps`` (e.g. ``[risk.venue_caps]``) apply where the
-    ledger's venue has none."""
+    """The plan's view of the account at ``account.ts``, deciding on bar ``bar_ts``. An equity
+    share cap is a share of the synced real (not paper) venues' equity, as the ledger counts it."""
     positions: dict[tuple[str, str], float] = {}
     found: dict[tuple[str, str], Mark] = {}
     states = {}
-    total_equity = sum(a.equity for a in account.venues.values())
+    total_equity = sum(
+        max(a.equity, 0.0)
+        for name, a in account.venues.items()
+        if a.synced_at is not None and name not in paper_venues
+    )
     for name, acc in account.venues.items():
         for symbol, line in acc.positions.items():
             positions[(name, symbol)] = line.size
@@ -115,22 +53,12 @@ def snapshot_from_account(
             max(o.amount - o.filled, 0.0) * _price(o, name, found, marks) for o in acc.open_orders
         )
         fresh = acc.synced_at is not None and account.ts - acc.synced_at <= max_sync_age
-        own = acc.caps
-        resolved = (
-            VenueCaps(
-                max_equity_usd=own.max_equity_usd,
-                max_equity_share=own.max_equity_share,
-                max_gross_exposure_usd=own.max_gross_exposure_usd,
-            )
-            if own is not None
-            else (caps or {}).get(name)
-        )
         states[name] = venue_state(
             name,
             equity_usd=acc.equity,
             gross_exposure_usd=acc.gross_exposure,
             pending_notional_usd=pending,
-            caps=resolved,
+            caps=acc.caps,
             total_equity_usd=total_equity,
             healthy=fresh and not acc.problems,
         )
@@ -148,7 +76,7 @@ def snapshot_from_account(
 
 
 def _price(
-    order: _OpenOrder,
+    order: OpenOrder,
     venue: str,
     found: Mapping[tuple[str, str], Mark],
     marks: Mapping[tuple[str, str], Mark] | None,

@@ -42,6 +42,7 @@ PARENTS: Mapping[str, pl.DataType] = {
     "single_venue_cost_usd": pl.Float64(),
     "equal_split_cost_usd": pl.Float64(),
     "extra_cash_usd": pl.Float64(),
+    "unrouted_usd": pl.Float64(),
 }
 _DUST_USD = 1e-6
 
@@ -51,7 +52,8 @@ class Plan:
     """What one bar's decision sends, refuses and leaves out, and who owns what.
     ``attribution``: strategy, instrument, notional_usd, share, cost_usd. ``routes``: planned
     USD per instrument and venue with cash cost and rewards. ``parents``: per instrument, the
-    routed net cost against the single cheapest venue and an equal split.
+    USD routed and its net cost against the single cheapest venue and an equal split of the
+    same amount (both ignoring caps), and what no venue could take.
     ``rewards_extra_usd``: extra cash this plan pays to earn rewards; the caller adds it to
     the day's spend (``Snapshot.rewards_spent_today_usd``) so the daily budget holds across
     bars. TWAP slices with a later ``not_before`` passed the gate now; check them again when
@@ -113,7 +115,9 @@ class _Run:
     orders: list[PlannedOrder] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     routes: list[tuple[str, str, float, float, float]] = field(default_factory=list)
-    parents: list[tuple[str, float, float, float, float, float]] = field(default_factory=list)
+    parents: list[tuple[str, float, float, float, float, float, float]] = field(
+        default_factory=list
+    )
     volume: dict[str, float] = field(default_factory=dict)
 
     def parent(self, symbol: str, target_usd: float) -> None:
@@ -147,14 +151,16 @@ class _Run:
             quotes, total, config.impact_weight, config.rewards_weight, self.budget - self.extra
         )
         self.extra += split.extra_cash_usd
+        routed = total - split.unrouted_usd
         self.parents.append(
             (
                 symbol,
-                total,
+                routed,
                 split.cash_usd - split.rewards_usd,
-                single_venue_cost(quotes, total),
-                equal_split_cost(quotes, total),
+                single_venue_cost(quotes, routed),
+                equal_split_cost(quotes, routed),
                 split.extra_cash_usd,
+                split.unrouted_usd,
             )
         )
         if split.unrouted_usd > _DUST_USD:

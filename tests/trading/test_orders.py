@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -107,3 +108,22 @@ def test_slices_are_spaced_by_the_interval_with_distinct_ids() -> None:
 def test_slice_count_at_the_threshold(amount: float, bar_volume: float, expected: int) -> None:
     twap = TwapConfig(threshold=0.01, horizon_minutes=60, interval_minutes=5)
     assert slice_count(amount, 100.0, market("a"), bar_volume, twap) == expected
+
+
+def test_swap_steps_are_already_base_units() -> None:
+    # a 0.01-BTC contract: the venue layer gives its step and minimum in BTC
+    inst = replace(market("a", step=0.01, min_amount=0.01), contract_size=0.01)
+    orders, dropped = leg_orders(
+        bar=BAR,
+        start=T0,
+        instrument=inst,
+        side="buy",
+        amount=0.057,
+        price=100.0,
+        leg=0,
+        slices=1,
+        style="taker",
+        interval=timedelta(minutes=5),
+    )
+    assert [o.amount for o in orders] == [0.05]
+    assert [round(d.amount, 12) for d in dropped] == [0.007]

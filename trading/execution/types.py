@@ -114,14 +114,10 @@ class Dropped:
 
 
 def base_step(instrument: Instrument) -> float:
-    """The amount step in base units (ccxt gives swap steps and minimums in contracts)."""
-    return instrument.amount_step * _contract(instrument)
+    """The amount step in base units (the venue layer converts contracts at its boundary)."""
+    return instrument.amount_step
 
 
 def base_min_amount(instrument: Instrument) -> float:
     """The minimum order amount in base units."""
-    return instrument.min_amount * _contract(instrument)
-
-
-def _contract(instrument: Instrument) -> float:
-    return instrument.contract_size if instrument.kind == "swap" else 1.0
+    return instrument.min_amount

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +14,7 @@ from orchestration.cli_execution import print_report
 from orchestration.definitions import build_definitions
 from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
+from trading import frames
 from trading.config import load_config
 
 CONFIG = """
@@ -94,3 +96,56 @@ def test_rewards_report_records_volume_fees_points_and_routing_savings(
     assert "2024-02-13" in printed
     assert "2024-02-12" not in printed
     assert "sim_b" in printed
+
+    # once the ledger holds fills for a day, the venue rows come from them
+    fills = pl.DataFrame(
+        [
+            (
+                "sim_a",
+                "BTC/USDT:USDT",
+                "f1",
+                "o1",
+                "c1",
+                "buy",
+                0.5,
+                40_000.0,
+                10.0,
+                "USDT",
+                "taker",
+                datetime(2024, 2, 12, 9, tzinfo=UTC),
+            ),
+            (
+                "sim_b",
+                "ETH/USDT:USDT",
+                "f2",
+                "o2",
+                "c2",
+                "sell",
+                2.0,
+                2_500.0,
+                -0.5,
+                "USDT",
+                "maker",
+                datetime(2024, 2, 12, 10, tzinfo=UTC),
+            ),
+        ],
+        schema=dict(frames.FILLS),
+        orient="row",
+    )
+    keel.lake().upsert(catalog.account_fills(), fills)
+    assert materialize(
+        [report], partition_key="2024-02-12", resources={"keel": keel}, instance=instance
+    ).success
+    day = (
+        keel.lake()
+        .scan(catalog.execution_rewards_daily())
+        .filter(pl.col("date") == date(2024, 2, 12))
+        .collect()
+        .sort("venue")
+    )
+    assert day.select("venue", "source", "volume_usd", "fees_usd", "rebates_usd").rows() == [
+        ("all", "fills", 25_000.0, 10.0, 0.5),
+        ("sim_a", "fills", 20_000.0, 10.0, 0.0),
+        ("sim_b", "fills", 5_000.0, 0.0, 0.5),
+    ]
+    assert day.filter(pl.col("venue") == "all")["saved_vs_single_usd"][0] >= 0.0  # from plans

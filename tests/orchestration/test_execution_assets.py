@@ -136,16 +136,16 @@ def test_rewards_report_records_volume_fees_points_and_routing_savings(
     assert materialize(
         [report], partition_key="2024-02-12", resources={"keel": keel}, instance=instance
     ).success
-    day = (
+    filled = (
         keel.lake()
         .scan(catalog.execution_rewards_daily())
         .filter(pl.col("date") == date(2024, 2, 12))
         .collect()
         .sort("venue")
     )
-    assert day.select("venue", "source", "volume_usd", "fees_usd", "rebates_usd").rows() == [
+    assert filled.select("venue", "source", "volume_usd", "fees_usd", "rebates_usd").rows() == [
         ("all", "fills", 25_000.0, 10.0, 0.5),
         ("sim_a", "fills", 20_000.0, 10.0, 0.0),
         ("sim_b", "fills", 5_000.0, 0.0, 0.5),
     ]
-    assert day.filter(pl.col("venue") == "all")["saved_vs_single_usd"][0] >= 0.0  # from plans
+    assert filled.filter(pl.col("venue") == "all")["saved_vs_single_usd"][0] >= 0.0  # from plans

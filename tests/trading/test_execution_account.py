@@ -74,7 +74,7 @@ def test_account_snapshot_maps_positions_marks_pending_and_health() -> None:
                 synced_ago=timedelta(minutes=10),
             ),
             "c": _venue("c", 1.0, problems=("c balances stale",)),
-            "paper": _venue("paper", 1e6),
+            "paper": _venue("paper", 1e6, positions={PERP: (5.0, 100_000.0)}),
         },
     )
     instruments = {("a", SPOT): market("a", SPOT, kind="spot"), ("a", PERP): market("a", PERP)}
@@ -97,3 +97,4 @@ def test_account_snapshot_maps_positions_marks_pending_and_health() -> None:
     assert b.max_equity_usd == 0.5 * 100_001.0
     assert not b.healthy  # synced 10 minutes ago
     assert not c.healthy  # a reported problem
+    assert "paper" not in snap.venues

@@ -30,8 +30,9 @@ def snapshot_from_account(
     orders_last_minute: Mapping[str, int] | None = None,
     rewards_spent_today_usd: float = 0.0,
 ) -> Snapshot:
-    """The plan's view of the account at ``account.ts``, deciding on bar ``bar_ts``. An equity
-    share cap is a share of the synced real (not paper) venues' equity, as the ledger counts it."""
+    """The plan's view of the account at ``account.ts``, deciding on bar ``bar_ts``. Paper
+    venues are left out (paper strategies plan against them separately), and an equity share
+    cap is a share of the synced real venues' equity, as the ledger counts it."""
     positions: dict[tuple[str, str], float] = {}
     found: dict[tuple[str, str], Mark] = {}
     states = {}
@@ -41,6 +42,8 @@ def snapshot_from_account(
         if a.synced_at is not None and name not in paper_venues
     )
     for name, acc in account.venues.items():
+        if name in paper_venues:
+            continue
         for symbol, line in acc.positions.items():
             positions[(name, symbol)] = line.size
             if line.mark is not None and line.mark_ts is not None:

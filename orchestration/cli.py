@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_execution
+from orchestration import cli_execution, cli_live
 from orchestration.paths import ensure_dagster_home
 
 
@@ -263,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from orchestration import cli_account
 
     cli_account.register(sub)
+    cli_live.register(sub)
     cli_execution.register(sub)
     args = parser.parse_args(argv)
 
@@ -272,7 +273,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handled = cli_account.run(args)
         if handled is not None:
+            cli_live.after(args)
             return handled
+        done = cli_live.run(args)
+        if done is not None:
+            return done
         if args.command == "check-config":
             config = load_config()
             print(

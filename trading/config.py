@@ -23,6 +23,7 @@ from trading.configbase import (
     _Frozen,
 )
 from trading.execution.config import RoutingConfig
+from trading.live.config import LiveConfig
 from trading.portfolio.config import NettingConfig
 from trading.risk.config import RiskConfig
 from trading.timeframes import TIMEFRAME_MINUTES
@@ -157,10 +158,11 @@ class KeelConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
-    account: AccountConfig = AccountConfig()
+    live: LiveConfig = LiveConfig()
     risk: RiskConfig = RiskConfig()
     routing: RoutingConfig = RoutingConfig()
     netting: NettingConfig = NettingConfig()
+    account: AccountConfig = AccountConfig()
 
     @model_validator(mode="after")
     def _execution_names_known_venues(self) -> KeelConfig:

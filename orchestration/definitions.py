@@ -16,6 +16,7 @@ from assets.live import live_assets
 from assets.market import instrument_assets, market_assets
 from assets.portfolio import portfolio_assets
 from assets.research import research_assets
+from jobs.execution import execution_report_job
 from jobs.market import instruments_job, market_data_job
 from jobs.portfolio import portfolio_job, portfolio_schedule
 from jobs.research import research_job
@@ -47,14 +48,14 @@ def build_definitions(
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
-            *execution_assets(config),
             *live_assets(config),
             *account_assets(config),
+            *execution_assets(config),
             *idea_assets(),
             *portfolio_assets(),
         ],
         asset_checks=[*market_checks(config), *account_checks(config)],
-        jobs=[job, markets, research, account, trading, portfolio],
+        jobs=[job, markets, research, account, trading, execution_report_job(), portfolio],
         sensors=[trading_sensor(trading)],
         schedules=[
             refresh_schedule(job, config.data.refresh_cron),

@@ -23,8 +23,11 @@ from trading.configbase import (
     _Frozen,
 )
 from trading.execution.config import RoutingConfig
+from trading.ideas.gates import IdeasConfig
 from trading.live.config import LiveConfig
+from trading.portfolio.allocation import AllocationConfig
 from trading.portfolio.config import NettingConfig
+from trading.regimes.labels import RegimeConfig
 from trading.risk.config import RiskConfig
 from trading.timeframes import TIMEFRAME_MINUTES
 from trading.venues.kinds import KINDS, VenueConfig, describe_kinds
@@ -163,12 +166,14 @@ class KeelConfig(_Frozen):
     routing: RoutingConfig = RoutingConfig()
     netting: NettingConfig = NettingConfig()
     account: AccountConfig = AccountConfig()
+    ideas: IdeasConfig = IdeasConfig()
+    portfolio: AllocationConfig = AllocationConfig()
+    regimes: RegimeConfig = RegimeConfig()
 
     @model_validator(mode="after")
     def _execution_names_known_venues(self) -> KeelConfig:
         known = {v.name for v in self.venues}
-        named = [("risk.venue_caps", n) for n in self.risk.venue_caps]
-        named += [("routing.venues", n) for n in self.routing.venues]
+        named = [("routing.venues", n) for n in self.routing.venues]
         named += [("risk.states", r.name) for r in self.risk.states if r.scope == "venue"]
         for where, name in named:
             if name not in known:

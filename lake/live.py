@@ -86,7 +86,25 @@ class LakeJournal:
         nulls = [c for c in required if df.get_column(c).null_count()]
         if nulls:
             raise ValueError(f"{spec.name}: columns {nulls} must not be null; nothing written")
+        uri = self.lake.uri(spec)
+        before = _local_version(uri)
         self._tables[table] = append_frame(self.lake, spec, df, self._tables.get(table))
+        self._extend(table, before, _local_version(uri), df)
+
+    def _extend(self, table: str, before: int | None, after: int | None, df: pl.DataFrame) -> None:
+        """Keep the cached table current after our own append, without reading it again: only
+        when the cache was at ``before`` and the table moved by exactly one commit (ours)
+        between the listings around the append. Any other commit (another writer, a
+        compaction) drops the cache, and the next read reads the table."""
+        cached = self._cache.pop(table, None)
+        if cached is None or before is None or after is None:
+            return
+        if cached[0] != before or after != before + 1:
+            return
+        old = cached[1]
+        if old.columns != df.columns or old.schema != df.schema:
+            return
+        self._cache[table] = (after, pl.concat([old, df], how="vertical", rechunk=False))
 
     def read(self, table: str) -> pl.DataFrame:
         """The whole table (the journal is small: rows per order, not per tick). On a local

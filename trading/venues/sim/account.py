@@ -68,6 +68,9 @@ class SimAccount:
         self._clock = clock
         self._caps = capabilities
         self._step = timedelta(minutes=bar_minutes)
+        # The newest closed bar per symbol, for the bar end it was read at: a closed bar does
+        # not change, and a run prices several orders and positions within one bar.
+        self._last: dict[str, tuple[datetime, dict[str, Any]]] = {}
 
     @staticmethod
     def store_for(path: Any, settings: SimAccountFields) -> StateStore:
@@ -113,12 +116,17 @@ class SimAccount:
 
     def _last_bar(self, symbol: str, call: str) -> dict[str, Any]:
         end = self._closed_until()
+        known = self._last.get(symbol)
+        if known is not None and known[0] == end:
+            return dict(known[1])
         bars = self._bars(symbol, end - 10 * self._step, end)
         if bars.is_empty():
             raise RetryableError(
                 self._venue, call, f"no closed {symbol} bar before {end:%Y-%m-%d %H:%M} to price at"
             )
-        return dict(bars.row(-1, named=True))
+        row = dict(bars.row(-1, named=True))
+        self._last[symbol] = (end, row)
+        return dict(row)
 
     # ----------------------------------------------------------------- matching
 
@@ -172,6 +180,8 @@ class SimAccount:
         state["funding_cursor"] = now.isoformat()
         if self._funding is None or since is None or not state["positions"]:
             return
+        if datetime.fromisoformat(since) >= now:
+            return  # no time has passed since the last payment: nothing can be due
         start = max(datetime.fromisoformat(since), now - _LOOKBACK)
         for symbol in list(state["positions"]):
             spec = self._specs[symbol]

@@ -6,11 +6,17 @@ a reader sees the old state or the new one, never half of either, and no update 
 Without a directory the state lives in memory (tests, throwaway runs). A block that ends with a
 ``VenueError`` (the account's own answer: a rejection, an outage, a lost acknowledgement) still
 saves what it changed; any other exception (a bug) leaves the state as it was.
+
+Cost (docs/performance.md, live section): a paper replay opens thousands of transactions, most
+of which change nothing (a read, or a sync of a bar already synced). So a block that leaves the
+state as it found it writes nothing, and the state is parsed from disk only when the file is not
+the one this store last wrote or read: the store keeps that file open, so its inode cannot be
+reused, and compares it (device, inode, size, modification time) with what the path names now,
+under the lock. A write by another process replaces the file, so it is always seen.
 """
 
 from __future__ import annotations
 
-import copy
 import fcntl
 import json
 import os
@@ -18,11 +24,21 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from trading.venues.base import VenueError
 
 State = dict[str, Any]
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
+        b.st_dev,
+        b.st_ino,
+        b.st_size,
+        b.st_mtime_ns,
+        b.st_ctime_ns,
+    )
 
 
 class StateStore:
@@ -31,8 +47,11 @@ class StateStore:
     def __init__(self, path: Path | None, initial: Callable[[], State]) -> None:
         self._path = path
         self._initial = initial
-        self._memory: State | None = None
         self._thread_lock = threading.Lock()
+        self._state: State | None = None  # as of ``_text``: what the file (or memory) holds
+        self._text: str | None = None  # its serialized form, to see whether a block changed it
+        self._held: IO[str] | None = None  # the file ``_state`` came from, kept open
+        self._seen: os.stat_result | None = None  # that file as it was when read or written
 
     @property
     def path(self) -> Path | None:
@@ -44,46 +63,109 @@ class StateStore:
         """The state, locked; saved atomically when the block ends without an exception."""
         with self._thread_lock:
             if self._path is None:
-                state = copy.deepcopy(self._memory) if self._memory else self._initial()
-                try:
-                    yield state
-                except VenueError:
-                    self._memory = state
-                    raise
-                self._memory = state
+                if self._state is None:
+                    self._load(self._initial(), None)
+                yield from self._run(lambda text: None)
                 return
             self._path.parent.mkdir(parents=True, exist_ok=True)
             lock_path = self._path.with_name(self._path.name + ".lock")
             with open(lock_path, "a+") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 try:
-                    state = self._read()
-                    try:
-                        yield state
-                    except VenueError:
-                        self._write(state)
-                        raise
-                    self._write(state)
+                    self._refresh()
+                    yield from self._run(self._write)
                 finally:
                     fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def _read(self) -> State:
-        assert self._path is not None
-        if not self._path.exists():
-            return self._initial()
+    def _run(self, save: Callable[[str], None]) -> Iterator[State]:
+        """Hand out the state; save it if the block changed it (also on a ``VenueError``);
+        forget it on any other exception, so the next block starts from the saved state."""
+        state = self._state
+        assert state is not None
         try:
-            return dict(json.loads(self._path.read_text()))
+            yield state
+        except VenueError:
+            self._save(state, save)
+            raise
+        except BaseException:
+            self._forget()
+            raise
+        self._save(state, save)
+
+    def _save(self, state: State, save: Callable[[str], None]) -> None:
+        text = json.dumps(state, sort_keys=True)
+        if text == self._text:
+            return
+        try:
+            save(text)
+        except BaseException:
+            self._forget()
+            raise
+        self._text = text
+
+    def _forget(self) -> None:
+        """Drop the in-process copy: memory goes back to the last saved text, disk is re-read."""
+        if self._path is None and self._text is not None:
+            self._state = dict(json.loads(self._text))
+            return
+        self._state, self._text = None, None
+        self._release()
+
+    def _release(self) -> None:
+        if self._held is not None:
+            self._held.close()
+        self._held, self._seen = None, None
+
+    def _load(self, state: State, held: IO[str] | None) -> None:
+        self._release()
+        self._state, self._held = state, held
+        self._seen = None if held is None else os.fstat(held.fileno())
+        self._text = json.dumps(state, sort_keys=True)
+
+    def _refresh(self) -> None:
+        """Under the lock: re-read the file unless it is the one the cached state came from."""
+        assert self._path is not None
+        try:
+            now = os.stat(self._path)
+        except FileNotFoundError:
+            self._load(self._initial(), None)
+            self._text = None  # nothing on disk yet: the first block writes
+            return
+        if (
+            self._state is not None
+            and self._held is not None
+            and self._seen is not None
+            and _same_file(now, self._seen)
+        ):
+            return
+        handle = open(self._path)  # noqa: SIM115 (kept open while its state is cached)
+        try:
+            text = handle.read()
+            state = dict(json.loads(text))
         except json.JSONDecodeError as exc:
+            handle.close()
+            self._forget()
             raise ValueError(
                 f"simulated account state {self._path} is not valid JSON ({exc}); "
                 "delete it to start the account afresh"
             ) from None
+        except BaseException:
+            handle.close()
+            raise
+        self._load(state, handle)
 
-    def _write(self, state: State) -> None:
+    def _write(self, text: str) -> None:
         assert self._path is not None
         tmp = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
         with open(tmp, "w") as handle:
-            json.dump(state, handle, sort_keys=True)
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, self._path)
+        held = open(tmp)  # noqa: SIM115 (the inode stays ours: no other file can take it)
+        try:
+            os.replace(tmp, self._path)
+        except BaseException:
+            held.close()
+            raise
+        self._release()
+        self._held, self._seen = held, os.fstat(held.fileno())

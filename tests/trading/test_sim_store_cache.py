@@ -121,15 +121,20 @@ def test_a_block_that_changes_nothing_does_not_rewrite_the_file(tmp_path: Path) 
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
 
 
+def _change_then_fail(store: StateStore, error: Exception) -> None:
+    with store.transaction() as state:
+        state["n"] = 4
+        state["log"].append("half")
+        raise error
+
+
 @pytest.mark.parametrize("on_disk", [True, False])
 def test_a_bug_in_a_block_leaves_the_saved_state(tmp_path: Path, on_disk: bool) -> None:
     store = StateStore(tmp_path / "acct.json" if on_disk else None, _initial)
     with store.transaction() as state:
         state["n"] = 1
-    with pytest.raises(KeyError), store.transaction() as state:
-        state["n"] = 99
-        state["log"].append("half")
-        raise KeyError("a bug")
+    with pytest.raises(KeyError):
+        _change_then_fail(store, KeyError("a bug"))
 
     with store.transaction() as state:
         assert state == {"n": 1, "log": []}
@@ -139,11 +144,10 @@ def test_a_bug_in_a_block_leaves_the_saved_state(tmp_path: Path, on_disk: bool) 
 def test_a_venue_error_in_a_block_keeps_what_it_changed(tmp_path: Path, on_disk: bool) -> None:
     path = tmp_path / "acct.json"
     store = StateStore(path if on_disk else None, _initial)
-    with pytest.raises(RetryableError), store.transaction() as state:
-        state["n"] = 4
-        raise RetryableError("acct", "create_order", "injected outage")
+    with pytest.raises(RetryableError):
+        _change_then_fail(store, RetryableError("acct", "create_order", "injected outage"))
 
     with store.transaction() as state:
-        assert state["n"] == 4
+        assert state == {"n": 4, "log": ["half"]}
     if on_disk:
-        assert json.loads(path.read_text())["n"] == 4
+        assert json.loads(path.read_text()) == {"n": 4, "log": ["half"]}

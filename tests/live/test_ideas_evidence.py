@@ -59,14 +59,16 @@ def test_paper_strategy_trading_accumulates_evidence_that_the_live_gate_judges(
     evidence, fills = found
     assert parity["run_id"].to_list() == ["r-00", "r-01", "r-02", "r-03"]
     assert parity["strategy"].unique().to_list() == ["trend"]
-    assert parity["passed"].all() and (parity["differences"] == 0).all()
+    assert parity["passed"].all()
+    assert (parity["differences"] == 0).all()
     assert evidence.parity_passed
     assert fills > 0
     assert abs(evidence.days - (1 + 4 / 24 + 1 / 86_400)) < 1e-9
     assert -1.0 < evidence.max_drawdown <= 0.0
     lenient = IdeasConfig(paper_gate=PaperGate(min_days=1.0, max_shortfall_bps=1_000.0))
     passed = promote("tsmom", "paper", 3, "live", clock.now, lenient, testable=True, paper=evidence)
-    assert passed.complete and passed.moves[0].evidence["paper_days"] == evidence.days
+    assert passed.complete
+    assert passed.moves[0].evidence["paper_days"] == evidence.days
     strict = promote(
         "tsmom", "paper", 3, "live", clock.now, IdeasConfig(), testable=True, paper=evidence
     )
@@ -100,7 +102,8 @@ def test_live_strategy_past_its_shortfall_limit_is_demoted_at_the_end_of_the_run
     assert closing.demotion_lines() == [
         "tsmom: live → paper, demoted automatically: shortfall_bps 45.00 > 30.00 (over by 15.00)"
     ]
-    assert book.stage("tsmom")[0] == "paper" and book.stage("calm")[0] == "live"
+    assert book.stage("tsmom")[0] == "paper"
+    assert book.stage("calm")[0] == "live"
     recorded = book.transitions().filter(pl.col("idea") == "tsmom").sort("seq").row(-1, named=True)
     assert '"shortfall_bps": 45.0' in recorded["evidence"]
 

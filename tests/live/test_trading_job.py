@@ -100,7 +100,8 @@ def test_trading_job_trades_the_bar_with_parity_and_records_the_journal(
     orders = journal.read("orders")
     assert set(orders["account"]) == {"paper", "live"}
     parity_rows = journal.read("parity")
-    assert parity_rows["differences"].sum() == 0 and parity_rows["passed"].all()
+    assert parity_rows["differences"].sum() == 0
+    assert parity_rows["passed"].all()
     assert parity_rows["decisions"].sum() == parity.metadata["decisions_checked"].value
     again = job.execute_in_process(instance=instance, tags=tags)
     assert again.success

@@ -53,6 +53,12 @@ class StateStore:
         self._held: IO[str] | None = None  # the file ``_state`` came from, kept open
         self._seen: os.stat_result | None = None  # that file as it was when read or written
 
+    def __del__(self) -> None:
+        """Close the held state file with the store (no unclosed-file warning)."""
+        held = getattr(self, "_held", None)
+        if held is not None:
+            held.close()
+
     @property
     def path(self) -> Path | None:
         """Where the state lives (None: in memory)."""

@@ -56,7 +56,15 @@ class FaultConfig(_Frozen):
     out_of_order: bool = Field(default=False, description="return every fetch shuffled")
 
 
-class SimVenueConfig(_Frozen):
+class _VenueCosts(_Frozen):
+    """Cost parameters of a venue the fee table does not carry (trading/costs.py), until live
+    fills calibrate them: half the quoted spread in bps and the square-root impact factor."""
+
+    half_spread_bps: float = Field(default=1.0, ge=0, le=500, description="half the spread, bps")
+    impact_k: float = Field(default=0.5, ge=0, le=10, description="k in k·σ_daily·sqrt(N/ADV)")
+
+
+class SimVenueConfig(_VenueCosts):
     """A simulated exchange over the seeded synthetic market."""
 
     kind: Literal["sim"]
@@ -70,7 +78,7 @@ class SimVenueConfig(_Frozen):
     faults: FaultConfig = FaultConfig()
 
 
-class ReplayVenueConfig(_Frozen):
+class ReplayVenueConfig(_VenueCosts):
     """A venue that serves recorded candles from a parquet or feather file."""
 
     kind: Literal["replay"]
@@ -81,7 +89,7 @@ class ReplayVenueConfig(_Frozen):
     taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
 
 
-class CcxtVenueConfig(_Frozen):
+class CcxtVenueConfig(_VenueCosts):
     """A real exchange account through ccxt. Credentials are the *names* of environment
     variables; their values never appear in this file, the repo, logs or the lake."""
 
@@ -189,10 +197,36 @@ class SimulationConfig(_Frozen):
     seed: int = 7
 
 
+class WalkForwardConfig(_Frozen):
+    """Rolling in-sample / out-of-sample windows: a model's parameters are chosen on each
+    in-sample window and judged on the out-of-sample window after it."""
+
+    in_sample_days: int = Field(default=30, ge=1)
+    out_of_sample_days: int = Field(default=15, ge=1)
+
+
+class ResearchConfig(_Frozen):
+    """How backtests trade: capital in the account currency, execution style and delay, the
+    borrow rate of spot shorts, and the trailing window that estimates volume and volatility."""
+
+    capital: float = Field(default=100_000.0, gt=0, description="starting equity")
+    account_currency: str = Field(default="USDT", min_length=1)
+    par_currencies: tuple[str, ...] = Field(
+        default=("USDT", "USD", "USDC"), description="quote currencies counted 1:1 as the account"
+    )
+    style: Literal["taker", "maker"] = "taker"
+    execution_delay_bars: int = Field(default=0, ge=0, le=24, description="bars decision→fill")
+    spot_borrow_rate: float = Field(default=0.10, ge=0, le=5, description="annual, spot shorts")
+    liquidity_days: int = Field(default=30, ge=1, description="trailing ADV and volatility window")
+    bad_regime_days: int = Field(default=30, ge=1, description="BTC's trailing return window")
+    walk_forward: WalkForwardConfig = WalkForwardConfig()
+
+
 class KeelConfig(_Frozen):
     """The whole config file."""
 
     data: DataConfig
+    research: ResearchConfig = ResearchConfig()
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)

@@ -78,10 +78,15 @@ def cost_rates(
     impact_k: Array,
     adv: Array,
     daily_vol: Array,
+    *,
+    style: Style = "taker",
 ) -> Array:
-    """Vectorized taker ``cost_rate`` over matching arrays (the backtest's path); equal to the
-    scalar function element by element, including infinite impact where ``adv`` is unknown."""
+    """Vectorized ``cost_rate`` over matching (broadcastable) arrays, the backtest's path; equal
+    to the scalar function element by element, including infinite impact where ``adv`` is
+    unknown. ``fee`` is the fee of ``style``: a maker order pays only it, no spread or impact."""
     size = np.abs(notional)
+    if style == "maker":
+        return np.array(np.broadcast_to(fee, np.broadcast(size, fee).shape), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = np.where(np.isfinite(adv) & (adv > 0.0), adv, 0.0)
         impact = impact_k * np.maximum(daily_vol, 0.0) * np.sqrt(size / depth)

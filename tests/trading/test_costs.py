@@ -49,3 +49,33 @@ def test_vectorized_rates_equal_the_scalar_function() -> None:
     )
     want = [cost_rate(n, VENUE, a, v) for n, a, v in zip(notional, adv, vol, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_vectorized_maker_rates_equal_the_scalar_function() -> None:
+    notional = np.array([0.0, 10.0, 1e6])
+    got = cost_rates(
+        notional,
+        np.full(3, VENUE.maker_fee),
+        np.full(3, VENUE.half_spread_bps),
+        np.full(3, VENUE.impact_k),
+        np.array([0.0, 1e6, 1e6]),
+        np.full(3, 0.04),
+        style="maker",
+    )
+    want = [cost_rate(n, VENUE, 1e6, 0.04, style="maker") for n in notional]
+    assert got.tolist() == want == [-0.0001, -0.0001, -0.0001]
+
+
+def test_vectorized_rates_broadcast_a_batch_of_orders_over_instrument_parameters() -> None:
+    notional = np.array([[1e4, 0.0], [4e4, 1e4]])  # strategies × instruments
+    got = cost_rates(
+        notional,
+        np.array([0.0005, 0.001]),
+        np.array([2.0, 1.0]),
+        np.array([0.5, 0.5]),
+        np.array([1e6, 1e6]),
+        np.array([0.04, 0.04]),
+    )
+    assert got[0, 0] == cost_rate(1e4, VENUE, 1e6, 0.04)
+    assert got[1, 0] == cost_rate(4e4, VENUE, 1e6, 0.04)
+    assert got[0, 1] == 0.001 + 0.0001  # no order: fee and spread rate, no impact

@@ -1,0 +1,107 @@
+"""A plain per-bar, per-instrument account that follows the engine's stated rules, written for
+reading rather than speed: the engine must match it to 1e-9."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from trading.backtest.engine import Market, Settings
+from trading.costs import VenueCosts, cost_rate
+
+
+def _trailing(values: list[float], t: int, window: int, min_count: int) -> float:
+    """Mean of the finite values among rows t-window+1..t; NaN if fewer than min_count."""
+    seen = [v for v in values[max(0, t - window + 1) : t + 1] if math.isfinite(v)]
+    return sum(seen) / len(seen) if len(seen) >= min_count else math.nan
+
+
+def reference_equity(market: Market, weights: np.ndarray, settings: Settings) -> list[float]:
+    """Equity after every bar."""
+    bars, n = market.close.shape
+    per_day = market.bars_per_year / 365.0
+    window = max(1, round(market.liquidity_days * per_day))
+    min_count = max(1, min(window, round(per_day)))
+    marks = [[math.nan] * n for _ in range(bars)]
+    for i in range(n):
+        last = math.nan
+        for t in range(bars):
+            if not math.isnan(market.close[t, i]):
+                last = market.close[t, i]
+            marks[t][i] = last
+    rate = market.rates
+
+    def ret(t: int, i: int) -> float:
+        if t == 0 or not (math.isfinite(marks[t][i]) and math.isfinite(marks[t - 1][i])):
+            return 0.0
+        return marks[t][i] / marks[t - 1][i] - 1.0
+
+    adv = [[math.nan] * n for _ in range(bars)]
+    vol = [[math.nan] * n for _ in range(bars)]
+    for i in range(n):
+        value = [float(market.quote_volume[t, i] * rate[t, i]) for t in range(bars)]
+        traded = [
+            t > 0 and not math.isnan(market.close[t, i]) and not math.isnan(market.close[t - 1, i])
+            for t in range(bars)
+        ]
+        r = [ret(t, i) if traded[t] else math.nan for t in range(bars)]
+        r2 = [x * x for x in r]
+        for t in range(bars):
+            adv[t][i] = _trailing(value, t, window, min_count) * per_day
+            m, s = _trailing(r, t, window, min_count), _trailing(r2, t, window, min_count)
+            vol[t][i] = math.sqrt(max(s - m * m, 0.0) * per_day)
+
+    c = market.costs
+    held = [0.0] * n
+    equity, out, alive = 1.0, [1.0], True
+    for t in range(1, bars):
+        position = list(held)
+        cost = 0.0
+        source = t - 1 - settings.delay
+        if source >= 0 and alive:
+            for i in range(n):
+                w = float(weights[source, i])
+                target = w if math.isfinite(w) else 0.0
+                trade = target - held[i]
+                notional = abs(trade) * equity * settings.capital
+                price = marks[t - 1][i] * rate[t - 1, i]
+                ok = (
+                    not math.isnan(market.close[t - 1, i])
+                    and math.isfinite(adv[t - 1][i])
+                    and adv[t - 1][i] > 0
+                    and math.isfinite(vol[t - 1][i])
+                    and math.isfinite(rate[t - 1, i])
+                    and notional >= c.min_notional[i] * rate[t - 1, i]
+                    and notional >= c.min_amount[i] * price
+                    and notional > 0
+                )
+                if not ok:
+                    continue
+                venue = VenueCosts(
+                    float(c.maker_fee[i]),
+                    float(c.taker_fee[i]),
+                    float(c.half_spread_bps[i]),
+                    float(c.impact_k[i]),
+                )
+                r = cost_rate(notional, venue, adv[t - 1][i], vol[t - 1][i], settings.style)
+                cost += abs(trade) * r
+                position[i] = held[i] + trade
+        net = -cost
+        for i in range(n):
+            net += position[i] * ret(t, i)
+            net -= position[i] * market.funding[t, i]
+            if c.spot[i] and position[i] < 0:
+                net -= -position[i] * market.borrow_rate / market.bars_per_year
+        if not alive:
+            net = 0.0
+        elif net <= -1.0:
+            net, alive = -1.0, False
+        equity *= 1.0 + net
+        out.append(equity)
+        held = (
+            [p * (1.0 + ret(t, i)) / (1.0 + net) for i, p in enumerate(position)]
+            if alive
+            else [0.0] * n
+        )
+    return out

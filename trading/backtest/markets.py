@@ -1,0 +1,130 @@
+"""Build a backtest ``Market`` from the lake's long frames, and align targets with it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+from trading.backtest.market import Array, Market, costs_of
+from trading.costs import VenueCosts
+
+PAR = ("USDT", "USD", "USDC")
+
+
+def market_from_frames(
+    candles: pl.DataFrame,
+    funding: pl.DataFrame,
+    venue_costs: Mapping[str, VenueCosts],
+    timeframe_minutes: int,
+    *,
+    instruments: pl.DataFrame | None = None,
+    account: str = "USDT",
+    par: Sequence[str] = PAR,
+    borrow_rate: float = 0.0,
+    liquidity_days: float = 30.0,
+) -> Market:
+    """Pivot long candle and funding frames into aligned matrices. ``instruments`` (rows of
+    ``market/instruments``) supplies fees, minimums and quote currencies; pairs quoted in
+    another currency than the account's are converted at that currency's own close."""
+    keys = candles.select("venue", "symbol").unique().sort("venue", "symbol")
+    listed: list[tuple[str, str]] = [(str(v), str(s)) for v, s in keys.iter_rows()]
+    labels = [f"{v}|{s}" for v, s in listed]
+    long = candles.with_columns(
+        key=pl.concat_str("venue", "symbol", separator="|"),
+        quote=pl.col("close") * pl.col("volume"),
+    )
+    ts = long.select(pl.col("ts").unique().sort())
+
+    def wide(frame: pl.DataFrame, column: str, fill: float | None) -> Array:
+        pivot = frame.pivot(on="key", index="ts", values=column, aggregate_function="first")
+        pivot = ts.join(pivot, on="ts", how="left")
+        for label in labels:
+            if label not in pivot.columns:
+                pivot = pivot.with_columns(pl.lit(None, dtype=pl.Float64).alias(label))
+        matrix = pivot.select(labels).to_numpy().astype(np.float64)
+        return matrix if fill is None else np.nan_to_num(matrix, nan=fill)
+
+    settled = pl.DataFrame()
+    if not funding.is_empty():
+        # A settlement at time s is paid by the position held through the bar that closes at
+        # (or first after) s: the bar whose close is also the first to show the rate.
+        bar_of = (pl.col("ts") - pl.duration(microseconds=1)).dt.truncate(f"{timeframe_minutes}m")
+        settled = (
+            funding.with_columns(ts=bar_of, key=pl.concat_str("venue", "symbol", separator="|"))
+            .group_by("ts", "key")
+            .agg(pl.col("funding_rate").sum())
+        )
+    funding_matrix = (
+        wide(settled, "funding_rate", 0.0)
+        if not settled.is_empty()
+        else np.zeros((ts.height, len(labels)))
+    )
+    table = {}
+    if instruments is not None and not instruments.is_empty():
+        table = {(r["venue"], r["symbol"]): r for r in instruments.iter_rows(named=True)}
+    close = wide(long, "close", None)
+    quotes = [_quote(symbol, table.get((venue, symbol))) for venue, symbol in listed]
+    rate = np.ones_like(close)
+    for i, quote in enumerate(quotes):
+        if quote not in par and quote != account:
+            rate[:, i] = _conversion(quote, account, par, listed, close, listed[i])
+    return Market(
+        ts=ts.get_column("ts").to_numpy(),
+        instruments=listed,
+        close=close,
+        quote_volume=wide(long, "quote", None),
+        funding=funding_matrix,
+        costs=costs_of(listed, venue_costs, table),
+        bars_per_year=365.0 * 24.0 * 60.0 / timeframe_minutes,
+        quote_rate=rate,
+        borrow_rate=borrow_rate,
+        liquidity_days=liquidity_days,
+    )
+
+
+def _quote(symbol: str, row: Mapping[str, object] | None) -> str:
+    if row is not None and row.get("quote"):
+        return str(row["quote"])
+    return symbol.partition("/")[2].partition(":")[0]
+
+
+def _conversion(
+    quote: str,
+    account: str,
+    par: Sequence[str],
+    listed: Sequence[tuple[str, str]],
+    close: Array,
+    who: tuple[str, str],
+) -> Array:
+    """The account-currency price of ``quote`` at every bar, carried forward over gaps."""
+    wanted = [f"{quote}/{c}" for c in (account, *par)]
+    for pair in wanted:
+        for j, (_, symbol) in enumerate(listed):
+            if symbol == pair:
+                column = close[:, j].copy()
+                for t in range(1, len(column)):
+                    if np.isnan(column[t]):
+                        column[t] = column[t - 1]
+                return column
+    raise ValueError(
+        f"{who[0]} {who[1]} is quoted in {quote} but capital is in {account} and no "
+        f"{' or '.join(wanted[:2])} candles are loaded to convert it; add such a pair to a "
+        "venue's instruments in keel.toml"
+    )
+
+
+def weights_matrix(market: Market, targets: pl.DataFrame) -> Array:
+    """A strategy's long target frame as a bars × instruments matrix aligned with ``market``;
+    instruments or bars without a target are flat (0)."""
+    labels = [f"{v}|{s}" for v, s in market.instruments]
+    frame = targets.with_columns(key=pl.concat_str("venue", "symbol", separator="|"))
+    pivot = frame.pivot(on="key", index="ts", values="weight", aggregate_function="first")
+    ts = pl.DataFrame({"ts": market.ts}).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+    pivot = ts.join(pivot, on="ts", how="left")
+    for label in labels:
+        if label not in pivot.columns:
+            pivot = pivot.with_columns(pl.lit(0.0).alias(label))
+    matrix: Array = np.nan_to_num(pivot.select(labels).to_numpy().astype(np.float64), nan=0.0)
+    return matrix

@@ -218,15 +218,11 @@ def test_vectorized_engine_matches_the_per_bar_account(seed: int) -> None:
     weights = np.clip(rng.normal(0, 0.4, (bars, n)), -1, 1)
     if seed % 2:  # a model that emits NaN or inf holds nothing there
         weights[rng.random((bars, n)) < 0.02] = rng.choice([np.nan, np.inf, -np.inf])
-    settings = Settings(
-        capital=50_000.0, style="maker" if seed == 2 else "taker", delay=seed % 2
-    )
+    settings = Settings(capital=50_000.0, style="maker" if seed == 2 else "taker", delay=seed % 2)
 
     fast = run(market, weights, settings).equity
 
-    np.testing.assert_allclose(
-        fast, reference_equity(market, weights, settings), rtol=0, atol=1e-9
-    )
+    np.testing.assert_allclose(fast, reference_equity(market, weights, settings), rtol=0, atol=1e-9)
 
 
 def test_frames_pivot_into_aligned_matrices_and_targets_align() -> None:
@@ -296,7 +292,9 @@ def test_a_pair_quoted_in_another_currency_is_converted_or_refused() -> None:
     assert market.rates[0].tolist() == [50_000.0, 1.0]
 
     with pytest.raises(ValueError, match="quoted in BTC.*add such a pair"):
-        market_from_frames(candles.filter(pl.col("symbol") == "ADA/BTC"), pl.DataFrame(), {"v": FREE}, 60)
+        market_from_frames(
+            candles.filter(pl.col("symbol") == "ADA/BTC"), pl.DataFrame(), {"v": FREE}, 60
+        )
 
 
 def test_many_strategies_in_batches_equal_one_at_a_time_and_a_broken_one_fails_alone() -> None:

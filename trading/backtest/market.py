@@ -180,6 +180,18 @@ def costs_of(
         minimums["min_notional"].append(float(row.get("min_notional", 0.0) or 0.0))  # type: ignore[arg-type]
         kind = row.get("kind")
         spot.append(kind == "spot" if kind is not None else ":" not in symbol)
+    unknown = [
+        f"{v} {s}"
+        for (v, s), maker, taker in zip(
+            instruments, columns["maker_fee"], columns["taker_fee"], strict=True
+        )
+        if not (np.isfinite(maker) and np.isfinite(taker))
+    ]
+    if unknown:
+        raise ValueError(
+            f"fees of {', '.join(unknown[:5])} are unknown: market/instruments has no row for "
+            "them; run the instruments job (keel backfill or the instruments schedule) first"
+        )
     return InstrumentCosts(
         **{k: np.array(v, dtype=np.float64) for k, v in columns.items()},
         **{k: np.array(v, dtype=np.float64) for k, v in minimums.items()},

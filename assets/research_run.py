@@ -77,7 +77,7 @@ def run_research(
 ) -> RunOutcome:
     """Backtest ``names`` and write their results; a strategy that fails is recorded with its
     reason and the others complete."""
-    from trading.backtest.batch import StrategyFailed, backtest_many
+    from trading.backtest.batch import StrategyError, backtest_many
     from trading.backtest.engine import weights_matrix
     from trading.backtest.metrics import metrics
     from trading.backtest.report import build_report
@@ -115,7 +115,9 @@ def run_research(
 
         return build
 
-    def reduce(i: int, result: Result) -> tuple[dict[str, Any], np.ndarray, pl.DataFrame, Any]:
+    def reduce(
+        i: int, result: Result
+    ) -> tuple[dict[str, Any], np.ndarray, tuple[pl.DataFrame, pl.DataFrame], Any]:
         s = strategies[i]
         m = metrics(result, bench, market.bars_per_year, regime)
         held_out = result.net[oos]
@@ -156,9 +158,10 @@ def run_research(
 
     outcomes = backtest_many(market, [weights_of(s) for s in strategies], reduce, trade)
     nets: dict[str, np.ndarray] = {}
-    equity_frames, trade_frames = [], []
+    equity_frames: list[pl.DataFrame] = []
+    trade_frames: list[pl.DataFrame] = []
     for s, outcome in zip(strategies, outcomes, strict=True):
-        if isinstance(outcome, StrategyFailed):
+        if isinstance(outcome, StrategyError):
             out.failures[s.name] = outcome.reason
             continue
         row, net, (equity, trades), report = outcome

@@ -32,8 +32,9 @@ from lake.catalog import TableSpec
 from lake.store import Lake
 from trading import frames
 from trading.backtest.batch import backtest_many
-from trading.backtest.engine import Market, Result
+from trading.backtest.engine import InstrumentCosts, Market, Result, Settings
 from trading.backtest.metrics import metrics
+from trading.costs import VenueCosts
 
 FAST = list(range(5, 55, 5))  # 10
 SLOW = list(range(60, 460, 20))  # 20
@@ -97,9 +98,9 @@ def keel(lake: Lake, workers: int | None = None) -> tuple[float, int]:
         ts=wide["ts"].to_numpy(),
         instruments=[("bench", s) for s in symbols],
         close=close,
-        quote_volume=np.full_like(close, np.inf),
+        quote_volume=np.full_like(close, 1e12),  # deep: fees only, as vectorbt charges
         funding=np.zeros_like(close),
-        taker_fee=np.full(len(symbols), FEE),
+        costs=InstrumentCosts.uniform(len(symbols), VenueCosts(FEE, FEE, 0.0, 0.0)),
         bars_per_year=8760.0,
     )
     mas = moving_averages(close, FAST + SLOW)
@@ -115,8 +116,8 @@ def keel(lake: Lake, workers: int | None = None) -> tuple[float, int]:
         return {"strategy": f"ma_{grid[i][0]}_{grid[i][1]}", **{k: m[k] for k in keep}}
 
     strategies = [weights(f, s) for f, s in grid]
-    rows = backtest_many(market, strategies, reduce, capital=1.0, impact=0.0, workers=workers)
-    lake.upsert(RESULT_SPEC, pl.DataFrame(rows))
+    rows = backtest_many(market, strategies, reduce, Settings(capital=1.0), workers=workers)
+    lake.upsert(RESULT_SPEC, pl.DataFrame([r for r in rows if isinstance(r, dict)]))
     return time.perf_counter() - began, len(rows)
 
 

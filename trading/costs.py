@@ -16,6 +16,7 @@ fill is the execution layer's concern, not a cost.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,15 +41,31 @@ class VenueCosts:
         return self.maker_fee if style == "maker" else self.taker_fee
 
 
+def taker_rate(
+    notional: float,
+    fee: float,
+    half_spread_bps: float,
+    impact_k: float,
+    adv: float,
+    daily_vol: float,
+) -> float:
+    """A taker order's cost as a fraction of its notional: fee + half spread + square-root
+    impact. Plain arithmetic on floats (``math`` only), so the backtest compiles this very
+    function into its per-bar account instead of keeping a copy of the formula."""
+    impact = 0.0
+    if notional > 0.0:
+        if not math.isfinite(adv) or adv <= 0.0:
+            impact = math.inf
+        else:
+            impact = impact_k * max(daily_vol, 0.0) * math.sqrt(notional / adv)
+    return fee + half_spread_bps * 1e-4 + impact
+
+
 def impact_rate(notional: float, adv: float, daily_vol: float, k: float) -> float:
     """Square-root impact as a fraction of the order's notional; an unknown or zero volume
     (``adv`` not positive or not finite) means no depth is known, priced as no impact is wrong,
     so it is priced as infinite: such a venue is unusable for a taker order of any size."""
-    if notional <= 0.0:
-        return 0.0
-    if not np.isfinite(adv) or adv <= 0.0:
-        return float("inf")
-    return k * max(daily_vol, 0.0) * float(np.sqrt(notional / adv))
+    return taker_rate(notional, 0.0, 0.0, k, adv, daily_vol)
 
 
 def cost_rate(
@@ -57,10 +74,8 @@ def cost_rate(
     """Total cost of one order as a fraction of its notional (fee + spread + impact)."""
     if style == "maker":
         return costs.maker_fee
-    return (
-        costs.taker_fee
-        + costs.half_spread_bps * 1e-4
-        + impact_rate(notional, adv, daily_vol, costs.impact_k)
+    return taker_rate(
+        notional, costs.taker_fee, costs.half_spread_bps, costs.impact_k, adv, daily_vol
     )
 
 

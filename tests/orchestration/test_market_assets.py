@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, materialize
+from dagster import AssetKey, DagsterInstance, Definitions
 
 from lake import catalog
 from lake.store import Lake
@@ -219,7 +219,8 @@ def test_research_backtests_every_strategy_reproducibly_and_ranks_them(
         instance=instance, tags=range_tags(names[0], names[-1])
     )
 
-    assert research.success and again.success
+    assert research.success
+    assert again.success
     results = lake.scan(catalog.research_metrics()).collect()
     assert sorted(set(results["strategy"].to_list())) == sorted(names)
     assert results.height == 2 * len(names)  # one row per strategy and run: history is kept
@@ -242,7 +243,8 @@ def test_research_backtests_every_strategy_reproducibly_and_ranks_them(
     materialization = event.asset_materialization
     assert materialization is not None
     own = str(materialization.metadata["metrics"].value)
-    assert own.count("\n") == 2 and f"| {materialization.partition} |" in own
+    assert own.count("\n") == 2
+    assert f"| {materialization.partition} |" in own
     assert "data:image/svg+xml;base64," in str(materialization.metadata["report"].value)
 
     # Reproduce from the recorded feature-table version, with time travel.

@@ -30,7 +30,7 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
             if not math.isnan(market.close[t, i]):
                 last = market.close[t, i]
             marks[t][i] = last
-    rate = market.rates
+    conversion = market.rates
 
     def ret(t: int, i: int) -> float:
         if t == 0 or not (math.isfinite(marks[t][i]) and math.isfinite(marks[t - 1][i])):
@@ -40,7 +40,7 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
     adv = [[math.nan] * n for _ in range(bars)]
     vol = [[math.nan] * n for _ in range(bars)]
     for i in range(n):
-        value = [float(market.quote_volume[t, i] * rate[t, i]) for t in range(bars)]
+        value = [float(market.quote_volume[t, i] * conversion[t, i]) for t in range(bars)]
         traded = [
             t > 0 and not math.isnan(market.close[t, i]) and not math.isnan(market.close[t - 1, i])
             for t in range(bars)
@@ -49,8 +49,9 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
         r2 = [x * x for x in r]
         for t in range(bars):
             adv[t][i] = _trailing(value, t, window, min_count) * per_day
-            m, s = _trailing(r, t, window, min_count), _trailing(r2, t, window, min_count)
-            vol[t][i] = math.sqrt(max(s - m * m, 0.0) * per_day)
+            mean = _trailing(r, t, window, min_count)
+            square = _trailing(r2, t, window, min_count)
+            vol[t][i] = math.sqrt(max(square - mean * mean, 0.0) * per_day)
 
     c = market.costs
     held = [0.0] * n
@@ -65,14 +66,14 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
                 target = w if math.isfinite(w) else 0.0
                 trade = target - held[i]
                 notional = abs(trade) * equity * settings.capital
-                price = marks[t - 1][i] * rate[t - 1, i]
+                price = marks[t - 1][i] * conversion[t - 1, i]
                 ok = (
                     not math.isnan(market.close[t - 1, i])
                     and math.isfinite(adv[t - 1][i])
                     and adv[t - 1][i] > 0
                     and math.isfinite(vol[t - 1][i])
-                    and math.isfinite(rate[t - 1, i])
-                    and notional >= c.min_notional[i] * rate[t - 1, i]
+                    and math.isfinite(conversion[t - 1, i])
+                    and notional >= c.min_notional[i] * conversion[t - 1, i]
                     and notional >= c.min_amount[i] * price
                     and notional > 0
                 )
@@ -84,8 +85,8 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
                     float(c.half_spread_bps[i]),
                     float(c.impact_k[i]),
                 )
-                r = cost_rate(notional, venue, adv[t - 1][i], vol[t - 1][i], settings.style)
-                cost += abs(trade) * r
+                rate = cost_rate(notional, venue, adv[t - 1][i], vol[t - 1][i], settings.style)
+                cost += abs(trade) * rate
                 position[i] = held[i] + trade
         net = -cost
         for i in range(n):

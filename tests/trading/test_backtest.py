@@ -291,14 +291,14 @@ def test_a_pair_quoted_in_another_currency_is_converted_or_refused() -> None:
     market = market_from_frames(candles, pl.DataFrame(), {"v": FREE}, 60)
     assert market.rates[0].tolist() == [50_000.0, 1.0]
 
-    with pytest.raises(ValueError, match="quoted in BTC.*add such a pair"):
+    with pytest.raises(ValueError, match=r"quoted in BTC.*add such a pair"):
         market_from_frames(
             candles.filter(pl.col("symbol") == "ADA/BTC"), pl.DataFrame(), {"v": FREE}, 60
         )
 
 
-def test_many_strategies_in_batches_equal_one_at_a_time_and_a_broken_one_fails_alone() -> None:
-    from trading.backtest.batch import StrategyFailed, backtest_many
+def test_many_strategies_on_threads_equal_one_at_a_time_and_a_broken_one_fails_alone() -> None:
+    from trading.backtest.batch import StrategyError, backtest_many
 
     rng = np.random.default_rng(9)
     market = _market(
@@ -316,12 +316,12 @@ def test_many_strategies_in_batches_equal_one_at_a_time_and_a_broken_one_fails_a
 
     makers = [constant(g) for g in grids]
     makers.insert(3, broken)
-    out = backtest_many(market, makers, lambda i, r: (i, r.equity[-1]), Settings(1e4), batch=3)
+    out = backtest_many(market, makers, lambda i, r: (i, r.equity[-1]), Settings(1e4), workers=2)
 
     sequential = [(i, run(market, g, Settings(1e4)).equity[-1]) for i, g in enumerate(grids)]
     failed = out.pop(3)
-    assert isinstance(failed, StrategyFailed)
+    assert isinstance(failed, StrategyError)
     assert failed.reason == "KeyError: 'zscore_99'"
-    assert [x for x in out if not isinstance(x, StrategyFailed)] == [
+    assert [x for x in out if not isinstance(x, StrategyError)] == [
         (i if i < 3 else i + 1, e) for i, e in sequential
     ]

@@ -1,10 +1,6 @@
-"""Many strategies on one market: targets on every core, the engine over batches of them.
-
-The engine steps through bars once per batch with every strategy of the batch in one array
-operation, so a batch of 64 strategies costs little more than one; memory holds one batch's
-matrices at a time. A strategy whose weights cannot be built fails alone: its error is its
-outcome, and the others complete.
-"""
+"""Many strategies on one market, on every core: the compiled account releases the GIL, so
+threads share the market's matrices without copying them. A strategy whose weights cannot be
+built fails alone: its error is its outcome, and the others complete."""
 
 from __future__ import annotations
 
@@ -15,13 +11,12 @@ from typing import TypeVar
 
 import numpy as np
 
-from trading.backtest.engine import Array, Market, Result, Settings, run_batch
+from trading.backtest.engine import Array, Market, Result, Settings, run
 
 T = TypeVar("T")
-BATCH = 64
 
 
-class StrategyFailed(Exception):
+class StrategyError(Exception):
     """A strategy whose weights could not be built: which one and why."""
 
     def __init__(self, index: int, reason: str) -> None:
@@ -37,38 +32,25 @@ def backtest_many(
     settings: Settings | None = None,
     *,
     workers: int | None = None,
-    batch: int = BATCH,
-) -> list[T | StrategyFailed]:
+) -> list[T | StrategyError]:
     """Run ``weights[i]()`` through the engine and ``reduce(i, result)`` for every i, in order;
     where ``weights[i]()`` raises or returns a matrix of the wrong shape, the outcome is a
-    ``StrategyFailed`` naming the reason."""
+    ``StrategyError`` naming the reason. Each result is reduced inside its worker and then
+    dropped, so memory holds a few strategies' matrices at a time."""
     market.prepare()  # cached matrices computed once, not raced for by the workers
     shape = market.close.shape
-    count = workers or min(len(weights), os.cpu_count() or 1)
 
-    def build(i: int) -> Array | StrategyFailed:
+    def one(i: int) -> T | StrategyError:
         try:
             matrix = np.asarray(weights[i](), dtype=np.float64)
         except Exception as exc:  # a broken model fails its own strategy only
-            return StrategyFailed(i, f"{type(exc).__name__}: {exc}")
+            return StrategyError(i, f"{type(exc).__name__}: {exc}")
         if matrix.shape != shape:
-            return StrategyFailed(i, f"weights are {matrix.shape}, the market is {shape}")
-        return matrix
+            return StrategyError(i, f"weights are {matrix.shape}, the market is {shape}")
+        return reduce(i, run(market, matrix, settings))
 
-    outcomes: list[T | StrategyFailed] = []
-    with ThreadPoolExecutor(max_workers=max(1, count)) as pool:
-        for lo in range(0, len(weights), batch):
-            built = list(pool.map(build, range(lo, min(lo + batch, len(weights)))))
-            done: dict[int, T | StrategyFailed] = {
-                lo + j: m for j, m in enumerate(built) if isinstance(m, StrategyFailed)
-            }
-            good = [j for j, m in enumerate(built) if not isinstance(m, StrategyFailed)]
-            if good:
-                stacked = np.stack([built[j] for j in good], axis=1)  # type: ignore[misc]
-                del built
-                results = run_batch(market, stacked, settings)
-                del stacked
-                for k, j in enumerate(good):
-                    done[lo + j] = reduce(lo + j, results.result(k))
-            outcomes.extend(done[i] for i in sorted(done))
-    return outcomes
+    count = workers or min(len(weights), os.cpu_count() or 1)
+    if count <= 1:
+        return [one(i) for i in range(len(weights))]
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(len(weights))))

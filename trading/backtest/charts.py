@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from html import escape
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +20,7 @@ POINTS = 400
 def line_chart(
     title: str,
     ts: NDArray[np.datetime64],
-    series: Sequence[tuple[str, NDArray[np.float64]]],
+    series: Sequence[tuple[str, NDArray[np.floating[Any]]]],
     unit: str,
     percent: bool = False,
 ) -> str:

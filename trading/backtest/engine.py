@@ -1,4 +1,5 @@
-"""The backtest engine: a bar-by-bar account, vectorized over strategies × instruments.
+"""The backtest engine: a bar-by-bar account, compiled (numba) and run per strategy on every
+core (the compiled loop releases the GIL).
 
 Rules (the per-bar reference loop in the tests follows the same ones):
 - Timing: the weight decided at the close of bar t is traded at the close of bar
@@ -20,18 +21,20 @@ Rules (the per-bar reference loop in the tests follows the same ones):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
+import numba
 import numpy as np
+from numpy.typing import NDArray
 
 from trading.backtest.market import Array, InstrumentCosts, Market, costs_of
 from trading.backtest.markets import market_from_frames, weights_matrix
-from trading.costs import cost_rates
+from trading.costs import taker_rate
 
 __all__ = [
     "Array",
-    "BatchResult",
     "InstrumentCosts",
     "Market",
     "Result",
@@ -39,7 +42,6 @@ __all__ = [
     "costs_of",
     "market_from_frames",
     "run",
-    "run_batch",
     "weights_matrix",
 ]
 
@@ -70,122 +72,142 @@ class Result:
     exposure: Array  # bars: Σ |position|
 
 
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    """Many strategies' backtests on one market: arrays bars × strategies (× instruments)."""
-
-    positions: Array
-    trades: Array
-    gross: Array
-    fees: Array
-    slippage: Array
-    funding: Array
-    borrow: Array
-    net: Array
-    equity: Array
-
-    def result(self, i: int) -> Result:
-        """Strategy ``i``'s result (views, no copies of the matrices)."""
-        positions, trades = self.positions[:, i, :], self.trades[:, i, :]
-        return Result(
-            positions,
-            trades,
-            self.gross[:, i],
-            self.fees[:, i],
-            self.slippage[:, i],
-            self.funding[:, i],
-            self.borrow[:, i],
-            self.net[:, i],
-            self.equity[:, i],
-            np.abs(trades).sum(axis=1),
-            np.abs(positions).sum(axis=1),
-        )
-
-
 def run(market: Market, weights: Array, settings: Settings | None = None) -> Result:
     """Backtest one weight matrix (bars × instruments) on ``market``."""
-    return run_batch(market, np.asarray(weights, dtype=np.float64)[:, None, :], settings).result(0)
-
-
-def run_batch(market: Market, weights: Array, settings: Settings | None = None) -> BatchResult:
-    """Backtest a batch of weight matrices (bars × strategies × instruments) in one pass over
-    the bars: the account is path-dependent (equity sizes orders, drift sets trades), so time
-    is a loop while every strategy and instrument of a bar is one array operation."""
     s = settings or Settings()
-    bars, count, n = weights.shape
-    if market.close.shape != (bars, n):
+    target = np.ascontiguousarray(weights, dtype=np.float64)
+    bars, n = market.close.shape
+    if target.shape != (bars, n):
         raise ValueError(
-            f"weights are {bars} bars × {n} instruments but the market is "
-            f"{market.close.shape[0]} × {market.close.shape[1]}; align them with weights_matrix"
+            f"weights are {target.shape[0]} bars × {target.shape[1]} instruments but the market "
+            f"is {bars} × {n}; align them with weights_matrix"
         )
     market.prepare()
-    costs = market.costs
-    fee = costs.maker_fee if s.style == "maker" else costs.taker_fee
-    target = np.nan_to_num(weights, nan=0.0, posinf=0.0, neginf=0.0)
-    returns, funding_rate, borrow_rate = market.returns, market.funding, market.borrow
-    price = market.marks * market.rates  # account currency per base unit
-    min_notional = costs.min_notional * market.rates  # account currency
-    tradable = market.tradable
-    has_funding = bool(np.any(funding_rate != 0.0))
-    has_borrow = bool(np.any(borrow_rate != 0.0))
+    c = market.costs
+    maker = s.style == "maker"
+    positions, trades = np.zeros((bars, n)), np.zeros((bars, n))
+    series = np.zeros((7, bars))  # gross, fees, slippage, funding, borrow, net, equity
+    _account(
+        target,
+        market.returns_c,
+        market.funding_c,
+        market.borrow,
+        market.tradable_c,
+        market.price_c,
+        market.min_notional_c,
+        c.min_amount,
+        market.adv_c,
+        market.daily_vol_c,
+        c.maker_fee if maker else c.taker_fee,
+        c.half_spread_bps,
+        c.impact_k,
+        maker,
+        float(s.capital),
+        int(s.delay),
+        positions,
+        trades,
+        series,
+    )
+    gross, fees, slippage, funding, borrow, net, equity = series
+    return Result(
+        positions,
+        trades,
+        gross,
+        fees,
+        slippage,
+        funding,
+        borrow,
+        net,
+        equity,
+        np.abs(trades).sum(axis=1),
+        np.abs(positions).sum(axis=1),
+    )
 
-    shape = (bars, count)
-    positions = np.zeros((bars, count, n))
-    trades = np.zeros((bars, count, n))
-    gross, fees, slippage = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    funding, borrow, net, equity = np.zeros(shape), np.zeros(shape), np.zeros(shape), np.ones(shape)
-    held = np.zeros((count, n))  # drifted weights at the close of the previous bar
-    wealth = np.ones(count)
-    alive = np.ones(count, dtype=bool)
+
+def _account_py(
+    target: Array,
+    returns: Array,
+    funding: Array,
+    borrow: Array,
+    tradable: NDArray[np.bool_],
+    price: Array,
+    min_notional: Array,
+    min_amount: Array,
+    adv: Array,
+    vol: Array,
+    fee: Array,
+    spread: Array,
+    k: Array,
+    maker: bool,
+    capital: float,
+    delay: int,
+    positions: Array,
+    trades: Array,
+    series: Array,
+) -> None:
+    """The account, bar by bar and instrument by instrument (compiled with numba)."""
+    bars, n = target.shape
+    held = np.zeros(n)
+    wealth = 1.0
+    alive = True
+    series[6, 0] = 1.0
     for t in range(1, bars):
-        source = t - 1 - s.delay
-        if source >= 0:
-            trade = target[source] - held
-            trade *= alive[:, None]  # a ruined strategy holds nothing and never trades again
-            size = np.abs(trade)
-            notional = size * (wealth * s.capital)[:, None]
-            allowed = (
-                tradable[t - 1]
-                & (notional >= min_notional[t - 1])
-                & (notional >= costs.min_amount * price[t - 1])
-                & (size > 0.0)
-            )
-            trade *= allowed
-            notional *= allowed
-            size *= allowed
-            rate = cost_rates(
-                notional,
-                fee,
-                costs.half_spread_bps,
-                costs.impact_k,
-                market.adv[t - 1],
-                market.daily_vol[t - 1],
-                style=s.style,
-            )
-            rate = np.where(allowed, rate, 0.0)  # no order, no cost (nor an unknown impact)
-            cost = np.einsum("sn,sn->s", size, rate)
-            fees[t] = np.einsum("sn,n->s", size, fee)
-            slippage[t] = cost - fees[t]
-            trades[t] = trade
-            position = held + trade
-        else:
-            position = held
-        positions[t] = position
-        gross[t] = np.einsum("sn,n->s", position, returns[t])
-        if has_funding:
-            funding[t] = np.einsum("sn,n->s", position, funding_rate[t])
-        if has_borrow:
-            borrow[t] = np.einsum("sn,n->s", np.maximum(-position, 0.0), borrow_rate)
-        step = gross[t] - fees[t] - slippage[t] - funding[t] - borrow[t]
-        ruined = alive & (step <= -1.0)
-        if ruined.any():  # equity at zero: the loss is everything, and trading ends
-            step[ruined] = -1.0
-            alive &= ~ruined
-        step[~alive & ~ruined] = 0.0
-        net[t] = step
-        wealth = wealth * (1.0 + step)
-        equity[t] = wealth
-        with np.errstate(divide="ignore", invalid="ignore"):
-            held = position * (1.0 + returns[t]) / (1.0 + step)[:, None]
-        held[~alive] = 0.0
-    return BatchResult(positions, trades, gross, fees, slippage, funding, borrow, net, equity)
+        source = t - 1 - delay
+        paid_fees = 0.0
+        paid_slippage = 0.0
+        for i in range(n):
+            p = held[i]
+            if source >= 0 and alive:
+                w = target[source, i]
+                if not math.isfinite(w):
+                    w = 0.0
+                q = w - p
+                size = abs(q)
+                notional = size * wealth * capital
+                if (
+                    size > 0.0
+                    and tradable[t - 1, i]
+                    and notional >= min_notional[t - 1, i]
+                    and notional >= min_amount[i] * price[t - 1, i]
+                ):
+                    if maker:
+                        rate = fee[i]
+                    else:
+                        rate = _rate(
+                            notional, fee[i], spread[i], k[i], adv[t - 1, i], vol[t - 1, i]
+                        )
+                    paid_fees += size * fee[i]
+                    paid_slippage += size * (rate - fee[i])
+                    trades[t, i] = q
+                    p += q
+            positions[t, i] = p
+        gross = 0.0
+        paid_funding = 0.0
+        paid_borrow = 0.0
+        for i in range(n):
+            p = positions[t, i]
+            gross += p * returns[t, i]
+            paid_funding += p * funding[t, i]
+            if p < 0.0:
+                paid_borrow -= p * borrow[i]
+        step = gross - paid_fees - paid_slippage - paid_funding - paid_borrow
+        if not alive:
+            step = 0.0
+        elif step <= -1.0:  # equity at zero: the loss is everything, and trading ends
+            step = -1.0
+            alive = False
+        wealth *= 1.0 + step
+        series[0, t] = gross
+        series[1, t] = paid_fees
+        series[2, t] = paid_slippage
+        series[3, t] = paid_funding
+        series[4, t] = paid_borrow
+        series[5, t] = step
+        series[6, t] = wealth
+        for i in range(n):
+            held[i] = positions[t, i] * (1.0 + returns[t, i]) / (1.0 + step) if alive else 0.0
+
+
+# One formula: the cost model's own function, compiled into the account loop.
+_rate = numba.njit(cache=True, nogil=True)(taker_rate)
+_account = numba.njit(cache=True, nogil=True)(_account_py)

@@ -125,17 +125,49 @@ class Market:
         """Per-bar borrow rate a short position pays, per instrument (0 for swaps)."""
         return np.where(self.costs.spot, self.borrow_rate / self.bars_per_year, 0.0)
 
+    # C-ordered copies for the compiled account, which walks bars then instruments.
+    @cached_property
+    def returns_c(self) -> Array:
+        return np.ascontiguousarray(self.returns)
+
+    @cached_property
+    def funding_c(self) -> Array:
+        return np.ascontiguousarray(self.funding, dtype=np.float64)
+
+    @cached_property
+    def tradable_c(self) -> NDArray[np.bool_]:
+        return np.ascontiguousarray(self.tradable)
+
+    @cached_property
+    def price_c(self) -> Array:
+        """Account currency per base unit (the minimum amount's notional)."""
+        return np.ascontiguousarray(self.marks * self.rates)
+
+    @cached_property
+    def min_notional_c(self) -> Array:
+        """The minimum notional in the account currency, per bar."""
+        return np.ascontiguousarray(self.costs.min_notional * self.rates)
+
+    @cached_property
+    def adv_c(self) -> Array:
+        return np.ascontiguousarray(self.adv)
+
+    @cached_property
+    def daily_vol_c(self) -> Array:
+        return np.ascontiguousarray(self.daily_vol)
+
     @property
     def _window(self) -> int:
-        return max(1, int(round(self.liquidity_days * self.bars_per_day)))
+        return max(1, round(self.liquidity_days * self.bars_per_day))
 
     @property
     def _min_bars(self) -> int:
-        return max(1, min(self._window, int(round(self.bars_per_day))))
+        return max(1, min(self._window, round(self.bars_per_day)))
 
     def prepare(self) -> None:
         """Compute every cached matrix now (before worker threads share the market)."""
-        _ = (self.returns, self.tradable, self.borrow, self.adv, self.daily_vol)
+        _ = (self.returns_c, self.funding_c, self.tradable_c, self.price_c, self.borrow)
+        _ = (self.min_notional_c, self.adv_c, self.daily_vol_c)
 
 
 def _trailing_mean(x: Array, window: int, min_count: int) -> Array:

@@ -32,7 +32,8 @@ UNITS: Mapping[str, tuple[str, str]] = {
     "beta": ("beta vs BTC", "ratio"),
     "excess_return_bad_regimes": (
         "excess return over BTC in bad regimes",
-        "%/year: mean per-bar (strategy − BTC) over bars where BTC's trailing return < 0, × bars/year",
+        "%/year: mean per-bar (strategy − BTC) over bars where BTC's trailing return < 0,"
+        " × bars/year",
     ),
     "fees": ("fees", "% of equity, summed"),
     "slippage": ("spread + impact", "% of equity, summed"),
@@ -116,7 +117,7 @@ def build_report(
     monthly returns, contribution per instrument and venue, and costs in bps."""
     ts = market.ts
     equity = result.equity
-    btc = np.cumprod(1.0 + benchmark)
+    btc = np.cumprod(1.0 + benchmark).astype(np.float64)
     drawdown = equity / np.maximum.accumulate(np.maximum(equity, 1.0)) - 1.0
     per_day = max(1, round(market.bars_per_year / 365.0))
     daily_turnover = np.convolve(result.turnover, np.ones(per_day), mode="full")[: len(ts)]

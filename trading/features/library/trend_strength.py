@@ -8,4 +8,5 @@ from trading.features.registry import feature
 @feature("trend_strength_168", lookback=0, inputs=["ret_168", "vol_168"])
 def trend_strength_168() -> pl.Expr:
     """The week's log return in units of its own volatility over the week."""
-    return pl.col("ret_168") / (pl.col("vol_168") * 168**0.5)
+    strength: pl.Expr = pl.col("ret_168") / (pl.col("vol_168") * 168**0.5)
+    return strength

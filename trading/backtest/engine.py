@@ -86,7 +86,8 @@ def run(market: Market, weights: Array, settings: Settings | None = None) -> Res
     c = market.costs
     maker = s.style == "maker"
     positions, trades = np.zeros((bars, n)), np.zeros((bars, n))
-    series = np.zeros((7, bars))  # gross, fees, slippage, funding, borrow, net, equity
+    # gross, fees, slippage, funding, borrow, net, equity, turnover, exposure
+    series = np.zeros((9, bars))
     _account(
         target,
         market.returns_c,
@@ -108,19 +109,9 @@ def run(market: Market, weights: Array, settings: Settings | None = None) -> Res
         trades,
         series,
     )
-    gross, fees, slippage, funding, borrow, net, equity = series
+    gross, fees, slippage, funding, borrow, net, equity, turnover, exposure = series
     return Result(
-        positions,
-        trades,
-        gross,
-        fees,
-        slippage,
-        funding,
-        borrow,
-        net,
-        equity,
-        np.abs(trades).sum(axis=1),
-        np.abs(positions).sum(axis=1),
+        positions, trades, gross, fees, slippage, funding, borrow, net, equity, turnover, exposure
     )
 
 
@@ -155,6 +146,7 @@ def _account_py(
         source = t - 1 - delay
         paid_fees = 0.0
         paid_slippage = 0.0
+        traded = 0.0
         for i in range(n):
             p = held[i]
             if source >= 0 and alive:
@@ -179,13 +171,16 @@ def _account_py(
                     paid_fees += size * fee[i]
                     paid_slippage += size * (rate - fee[i])
                     trades[t, i] = q
+                    traded += size
                     p += q
             positions[t, i] = p
         gross = 0.0
         paid_funding = 0.0
         paid_borrow = 0.0
+        held_gross = 0.0
         for i in range(n):
             p = positions[t, i]
+            held_gross += abs(p)
             gross += p * returns[t, i]
             paid_funding += p * funding[t, i]
             if p < 0.0:
@@ -204,6 +199,8 @@ def _account_py(
         series[4, t] = paid_borrow
         series[5, t] = step
         series[6, t] = wealth
+        series[7, t] = traded
+        series[8, t] = held_gross
         for i in range(n):
             held[i] = positions[t, i] * (1.0 + returns[t, i]) / (1.0 + step) if alive else 0.0
 

@@ -213,8 +213,8 @@ def _frames(
             "trade": result.trades[bar, inst],
             "position": result.positions[bar, inst],
         },
-        schema_overrides={"venue": pl.String, "symbol": pl.String},
-    )
+        schema_overrides={"strategy": pl.String, "venue": pl.String, "symbol": pl.String},
+    )  # typed, so a strategy that never trades still stacks with the others
     return equity, trades
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions
@@ -323,3 +324,25 @@ def test_funding_rates_are_checked_for_duplicates_and_freshness(
 
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"unique_keys": True, "fresh": True}
+
+
+def test_a_strategy_that_never_trades_writes_typed_empty_trades() -> None:
+    from assets.research_run import _frames
+    from trading.backtest.engine import InstrumentCosts, Market, run
+    from trading.costs import VenueCosts
+
+    market = Market(
+        ts=np.arange(3).astype("datetime64[h]").astype("datetime64[us]"),
+        instruments=[("v", "X/USDT")],
+        close=np.ones((3, 1)),
+        quote_volume=np.ones((3, 1)),
+        funding=np.zeros((3, 1)),
+        costs=InstrumentCosts.uniform(1, VenueCosts(0.0, 0.0)),
+        bars_per_year=365.0,
+    )
+    ts = pl.Series(market.ts).dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+
+    _, trades = _frames("flat", "run", market, run(market, np.zeros((3, 1))), ts)
+
+    assert trades.height == 0
+    assert trades.schema["strategy"] == pl.String

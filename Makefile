@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ccxt_convert
 	$(BIN)/python -m bench.research $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.definitions_load
+	$(BIN)/python -m bench.research_path $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 
 clean:
 	rm -rf var

@@ -213,7 +213,7 @@ def _frames(
             "trade": result.trades[bar, inst],
             "position": result.positions[bar, inst],
         },
-        schema_overrides={"strategy": pl.String, "venue": pl.String, "symbol": pl.String},
+        schema=dict(catalog.RESEARCH_TRADES),
     )  # typed, so a strategy that never trades still stacks with the others
     return equity, trades
 

@@ -204,11 +204,13 @@ def _frames(
         }
     )
     bar, inst = np.nonzero(np.abs(result.trades) > 1e-12)
+    venues = pl.Series([v for v, _ in market.instruments], dtype=pl.String)
+    symbols = pl.Series([s for _, s in market.instruments], dtype=pl.String)
     trades = pl.DataFrame(
         {
             "strategy": key,
-            "venue": [market.instruments[i][0] for i in inst],
-            "symbol": [market.instruments[i][1] for i in inst],
+            "venue": venues.gather(inst),
+            "symbol": symbols.gather(inst),
             "ts": ts.gather(bar),
             "trade": result.trades[bar, inst],
             "position": result.positions[bar, inst],

@@ -216,6 +216,9 @@ class ResearchConfig(_Frozen):
     )
     style: Literal["taker", "maker"] = "taker"
     execution_delay_bars: int = Field(default=0, ge=0, le=24, description="bars decision→fill")
+    rebalance_band: float = Field(
+        default=0.001, ge=0, le=0.5, description="drift (fraction of equity) left untraded"
+    )
     spot_borrow_rate: float = Field(default=0.10, ge=0, le=5, description="annual, spot shorts")
     liquidity_days: int = Field(default=30, ge=1, description="trailing ADV and volatility window")
     bad_regime_days: int = Field(default=30, ge=1, description="BTC's trailing return window")

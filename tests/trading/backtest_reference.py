@@ -76,6 +76,7 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
                     and notional >= c.min_notional[i] * conversion[t - 1, i]
                     and notional >= c.min_amount[i] * price
                     and notional > 0
+                    and (abs(trade) >= settings.band or target == 0.0)
                 )
                 if not ok:
                     continue

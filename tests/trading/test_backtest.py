@@ -147,6 +147,17 @@ def test_a_position_is_held_across_a_missing_bar_and_marked_at_the_next_price() 
     np.testing.assert_allclose(alone.equity, result.equity, atol=1e-15)
 
 
+def test_drift_inside_the_rebalancing_band_is_not_traded_but_closing_is() -> None:
+    close = [[100.0, 100.0], [100.0, 100.0], [110.0, 100.0], [110.0, 100.0], [110.0, 100.0]]
+    weights = np.array([[0.5, 0.5]] * 3 + [[0.0, 0.5]] * 2)
+
+    result = run(_market(close), weights, Settings(band=0.05))
+
+    # After +10% on the first: 0.55/1.05 = 0.5238 vs 0.5, a 2.4% drift, inside the 5% band.
+    assert result.trades[3].tolist() == [0.0, 0.0]
+    assert result.trades[4, 0] == pytest.approx(-0.55 / 1.05)  # closing is always sent
+
+
 def test_orders_below_the_minimum_notional_or_amount_are_not_sent() -> None:
     market = _market([[100.0]] * 4)
     costs = market.costs
@@ -218,7 +229,12 @@ def test_vectorized_engine_matches_the_per_bar_account(seed: int) -> None:
     weights = np.clip(rng.normal(0, 0.4, (bars, n)), -1, 1)
     if seed % 2:  # a model that emits NaN or inf holds nothing there
         weights[rng.random((bars, n)) < 0.02] = rng.choice([np.nan, np.inf, -np.inf])
-    settings = Settings(capital=50_000.0, style="maker" if seed == 2 else "taker", delay=seed % 2)
+    settings = Settings(
+        capital=50_000.0,
+        style="maker" if seed == 2 else "taker",
+        delay=seed % 2,
+        band=0.02 * (seed % 3),
+    )
 
     fast = run(market, weights, settings).equity
 

@@ -9,7 +9,8 @@ Rules (the per-bar reference loop in the tests follows the same ones):
 - An instrument is traded only at the close of a bar in which it traded and whose liquidity
   is known from past bars; otherwise the position is held, and across a missing bar it is
   marked at the next price (the whole move lands in the bar it trades again).
-- An order below the market's minimum amount (base units) or notional (quote) is not sent.
+- An order below the market's minimum amount (base units) or notional (quote) is not sent,
+  nor one smaller than the rebalancing band (a fraction of equity) unless it closes the position.
 - Costs come from ``trading/costs.py``, the model the live router uses: the fee of the
   execution style, half the spread and square-root impact ``k·σ_daily·sqrt(N/ADV)`` (taker
   only), ``N`` the order's notional at the current equity, ``ADV`` and ``σ_daily`` trailing
@@ -53,6 +54,7 @@ class Settings:
     capital: float = 100_000.0
     style: Literal["taker", "maker"] = "taker"
     delay: int = 0  # bars between the decision and the fill
+    band: float = 0.0  # orders smaller than this fraction of equity wait, unless closing
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,7 @@ def run(market: Market, weights: Array, settings: Settings | None = None) -> Res
         maker,
         float(s.capital),
         int(s.delay),
+        float(s.band),
         positions,
         trades,
         series,
@@ -132,6 +135,7 @@ def _account_py(
     maker: bool,
     capital: float,
     delay: int,
+    band: float,
     positions: Array,
     trades: Array,
     series: Array,
@@ -158,6 +162,7 @@ def _account_py(
                 notional = size * wealth * capital
                 if (
                     size > 0.0
+                    and (size >= band or w == 0.0)
                     and tradable[t - 1, i]
                     and notional >= min_notional[t - 1, i]
                     and notional >= min_amount[i] * price[t - 1, i]

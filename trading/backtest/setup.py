@@ -30,7 +30,9 @@ def venue_costs(config: KeelConfig) -> dict[str, VenueCosts]:
 def settings(config: KeelConfig) -> Settings:
     """Capital, execution style and delay from ``[research]``."""
     r = config.research
-    return Settings(capital=r.capital, style=r.style, delay=r.execution_delay_bars)
+    return Settings(
+        capital=r.capital, style=r.style, delay=r.execution_delay_bars, band=r.rebalance_band
+    )
 
 
 def research_market(

@@ -78,7 +78,7 @@ def run_research(
     """Backtest ``names`` and write their results; a strategy that fails is recorded with its
     reason and the others complete."""
     from trading.backtest.batch import StrategyError, backtest_many
-    from trading.backtest.engine import weights_matrix
+    from trading.backtest.markets import aligned_weights, row_index
     from trading.backtest.metrics import metrics
     from trading.backtest.report import build_report
     from trading.backtest.setup import bad_regime, benchmark, settings
@@ -107,11 +107,13 @@ def run_research(
             out.failures[name] = str(exc)
     now = datetime.now(tz=UTC)
 
+    index = row_index(market, features)
+
     def weights_of(s: Any) -> Any:
         def build() -> Any:
             if s.model.name in problems:
                 raise ModelError(problems[s.model.name])
-            return weights_matrix(market, s.targets(features))
+            return aligned_weights(market, index, features, s.targets(features))
 
         return build
 

@@ -341,3 +341,38 @@ def test_many_strategies_on_threads_equal_one_at_a_time_and_a_broken_one_fails_a
     assert [x for x in out if not isinstance(x, StrategyError)] == [
         (i if i < 3 else i + 1, e) for i, e in sequential
     ]
+
+
+def test_scattered_weights_equal_the_pivot_for_aligned_and_other_targets() -> None:
+    from trading.backtest.markets import aligned_weights, row_index
+
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    ts = [t0 + timedelta(hours=h) for h in range(4)]
+    rows = [(v, s, t) for v in ("a", "b") for s in ("X/USDT", "Y/USDT") for t in ts][:-1]
+    frame = pl.DataFrame(
+        {"venue": [r[0] for r in rows], "symbol": [r[1] for r in rows], "ts": [r[2] for r in rows]}
+    ).with_columns(pl.col("ts").dt.cast_time_unit("us"))
+    candles = frames.conform(
+        frame.with_columns(
+            timeframe=pl.lit("1h"),
+            date=pl.col("ts").dt.date(),
+            open=1.0,
+            high=1.0,
+            low=1.0,
+            close=1.0,
+            volume=1.0,
+        ),
+        frames.CANDLES,
+    )
+    market = market_from_frames(candles, pl.DataFrame(), {"a": FREE, "b": FREE}, 60)
+    index = row_index(market, frame)
+    weights = frame.with_columns(weight=pl.Series(np.linspace(-1, 1, frame.height)))
+    weights = weights.with_columns(
+        pl.when(pl.col("weight") > 0.8).then(None).otherwise(pl.col("weight")).alias("weight")
+    )
+
+    aligned = aligned_weights(market, index, frame, weights)
+    shuffled = aligned_weights(market, index, frame, weights.reverse())
+
+    np.testing.assert_array_equal(aligned, weights_matrix(market, weights))
+    np.testing.assert_array_equal(shuffled, weights_matrix(market, weights))

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from trading.backtest.market import Array, Market, costs_of
 from trading.costs import VenueCosts
@@ -127,4 +128,53 @@ def weights_matrix(market: Market, targets: pl.DataFrame) -> Array:
         if label not in pivot.columns:
             pivot = pivot.with_columns(pl.lit(0.0).alias(label))
     matrix: Array = np.nan_to_num(pivot.select(labels).to_numpy().astype(np.float64), nan=0.0)
+    return matrix
+
+
+def row_index(market: Market, frame: pl.DataFrame) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """For each row of a (venue, symbol, ts) frame, its bar and column in ``market`` (-1 where
+    the market lacks it): computed once per run, it turns every strategy's targets into a
+    matrix by a scatter instead of a pivot."""
+    columns = pl.DataFrame(
+        {
+            "venue": [v for v, _ in market.instruments],
+            "symbol": [s for _, s in market.instruments],
+            "_column": np.arange(len(market.instruments), dtype=np.int64),
+        },
+        schema={"venue": pl.String, "symbol": pl.String, "_column": pl.Int64},
+    )
+    bars = pl.DataFrame(
+        {"ts": market.ts, "_bar": np.arange(len(market.ts), dtype=np.int64)}
+    ).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+    keyed = (
+        frame.select("venue", "symbol", "ts")
+        .with_row_index("_row")
+        .join(columns, on=["venue", "symbol"], how="left")
+        .join(bars, on="ts", how="left")
+        .sort("_row")
+    )
+    bar = keyed["_bar"].fill_null(-1).to_numpy().astype(np.int64)
+    column = keyed["_column"].fill_null(-1).to_numpy().astype(np.int64)
+    return bar, column
+
+
+def aligned_weights(
+    market: Market,
+    index: tuple[NDArray[np.int64], NDArray[np.int64]],
+    frame: pl.DataFrame,
+    targets: pl.DataFrame,
+) -> Array:
+    """``weights_matrix`` for targets row-aligned with ``frame`` (same venue, symbol and ts in
+    the same order, as a model that maps features row by row returns them) by a scatter;
+    any other targets go through the pivot."""
+    aligned = targets.height == frame.height and all(
+        targets[c].equals(frame[c]) for c in ("ts", "symbol", "venue")
+    )
+    if not aligned:
+        return weights_matrix(market, targets)
+    bar, column = index
+    keep = (bar >= 0) & (column >= 0)
+    matrix = np.zeros(market.close.shape)
+    values = targets["weight"].cast(pl.Float64).fill_null(0.0).fill_nan(0.0).to_numpy()
+    matrix[bar[keep], column[keep]] = values[keep]
     return matrix

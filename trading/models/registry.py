@@ -90,9 +90,10 @@ class Strategy:
         return hashlib.sha256(f"{self.model.name}:{text}".encode()).hexdigest()[:16]
 
     def targets(self, features: pl.DataFrame) -> pl.DataFrame:
-        """Target weights in [-1, 1] per instrument and bar, from the feature frame. The model
-        sees only the features it declares; a missing feature or a malformed answer raises
-        ``ModelError`` naming the strategy and the fix."""
+        """Target weights in [-1, 1] per instrument and bar, from the feature frame (in the
+        frame's row order when the model maps rows one to one, else sorted by venue, symbol
+        and ts). The model sees only the features it declares; a missing feature or a
+        malformed answer raises ``ModelError`` naming the strategy and the fix."""
         missing = [f for f in self.model.features if f not in features.columns]
         if missing:
             raise ModelError(
@@ -117,16 +118,17 @@ class Strategy:
                 f"model {self.model.name!r} returned weights of type {out.schema['weight']}; "
                 "return numbers in [-1, 1]"
             )
-        if out.select(pl.struct(*_KEYS).is_duplicated().any()).item():
+        aligned = out.height == view.height and all(out[c].equals(view[c]) for c in _KEYS)
+        if not aligned and out.select(pl.struct(*_KEYS).is_duplicated().any()).item():
             raise ModelError(
                 f"model {self.model.name!r} returned two weights for one instrument and bar; "
                 "return one row per (venue, symbol, ts)"
             )
-        return (
-            out.select("venue", "symbol", "ts", pl.col("weight").cast(pl.Float64))
-            .with_columns(pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0))
-            .sort("venue", "symbol", "ts")
+        clean = out.select("venue", "symbol", "ts", pl.col("weight").cast(pl.Float64)).with_columns(
+            pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0)
         )
+        # A model that maps feature rows one to one keeps their order (no sort to pay for).
+        return clean if aligned else clean.sort("venue", "symbol", "ts")
 
 
 _REGISTRY: dict[str, Model] = {}

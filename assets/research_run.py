@@ -78,7 +78,7 @@ def run_research(
     """Backtest ``names`` and write their results; a strategy that fails is recorded with its
     reason and the others complete."""
     from trading.backtest.batch import StrategyError, backtest_many
-    from trading.backtest.markets import aligned_weights, row_index
+    from trading.backtest.markets import aligned_weights, plan_targets, row_index
     from trading.backtest.metrics import metrics
     from trading.backtest.report import build_report
     from trading.backtest.setup import bad_regime, benchmark, settings
@@ -113,7 +113,10 @@ def run_research(
         def build() -> Any:
             if s.model.name in problems:
                 raise ModelError(problems[s.model.name])
-            return aligned_weights(market, index, features, s.targets(features))
+            targets = s.targets(features)
+            if targets["venue"].null_count() == 0:  # venue-pinned rows, aligned: a scatter
+                return aligned_weights(market, index, features, targets)
+            return plan_targets(market, targets)  # venue-neutral: one exposure per instrument
 
         return build
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from trading.backtest.engine import Market, Settings
-from trading.costs import VenueCosts, cost_rate
+from trading.costs import VenueCosts, cost_rate, split_order
 
 
 def _trailing(values: list[float], t: int, window: int, min_count: int) -> float:
@@ -17,8 +17,13 @@ def _trailing(values: list[float], t: int, window: int, min_count: int) -> float
     return sum(seen) / len(seen) if len(seen) >= min_count else math.nan
 
 
-def reference_equity(market: Market, weights: np.ndarray, settings: Settings) -> list[float]:
-    """Equity after every bar."""
+def reference_equity(
+    market: Market,
+    weights: np.ndarray,
+    settings: Settings,
+    groups: np.ndarray | None = None,
+) -> list[float]:
+    """Equity after every bar; ``groups`` as in ``engine.run`` (None: one column a target)."""
     bars, n = market.close.shape
     per_day = market.bars_per_year / 365.0
     window = max(1, round(market.liquidity_days * per_day))
@@ -54,29 +59,59 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
             vol[t][i] = math.sqrt(max(square - mean * mean, 0.0) * per_day)
 
     c = market.costs
+    maker = settings.style == "maker"
+    links = (
+        [[i] for i in range(n)]
+        if groups is None
+        else [[int(x) for x in row if x >= 0] for row in groups]
+    )
+
+    def tradable(t: int, i: int) -> bool:
+        return (
+            not math.isnan(market.close[t, i])
+            and math.isfinite(adv[t][i])
+            and adv[t][i] > 0
+            and math.isfinite(vol[t][i])
+            and math.isfinite(conversion[t, i])
+        )
+
     held = [0.0] * n
     equity, out, alive = 1.0, [1.0], True
     for t in range(1, bars):
         position = list(held)
         cost = 0.0
         source = t - 1 - settings.delay
-        if source >= 0 and alive:
-            for i in range(n):
-                w = float(weights[source, i])
-                target = w if math.isfinite(w) else 0.0
-                trade = target - held[i]
-                notional = abs(trade) * equity * settings.capital
+        for k, columns in enumerate(links if source >= 0 and alive else []):
+            w = float(weights[source, k])
+            target = w if math.isfinite(w) else 0.0
+            order = target - sum(held[i] for i in columns)
+            if order == 0.0 or (abs(order) < settings.band and target != 0.0):
+                continue
+            scale = equity * settings.capital
+            legs = [(columns[0], order)]
+            if len(columns) > 1:  # venue-neutral: the router's split across the venues
+                shares = np.zeros(len(columns))
+                split_order(
+                    abs(order) * scale,
+                    np.array([c.maker_fee[i] if maker else c.taker_fee[i] for i in columns]),
+                    np.array([0.0 if maker else c.half_spread_bps[i] for i in columns]),
+                    np.array([0.0 if maker else c.impact_k[i] for i in columns]),
+                    np.array([adv[t - 1][i] if tradable(t - 1, i) else math.nan for i in columns]),
+                    np.array([vol[t - 1][i] for i in columns]),
+                    shares,
+                )
+                sign = 1.0 if order > 0 else -1.0
+                legs = [
+                    (i, sign * x / scale) for i, x in zip(columns, shares, strict=True) if x > 0
+                ]
+            for i, trade in legs:
+                notional = abs(trade) * scale
                 price = marks[t - 1][i] * conversion[t - 1, i]
                 ok = (
-                    not math.isnan(market.close[t - 1, i])
-                    and math.isfinite(adv[t - 1][i])
-                    and adv[t - 1][i] > 0
-                    and math.isfinite(vol[t - 1][i])
-                    and math.isfinite(conversion[t - 1, i])
+                    tradable(t - 1, i)
                     and notional >= c.min_notional[i] * conversion[t - 1, i]
                     and notional >= c.min_amount[i] * price
                     and notional > 0
-                    and (abs(trade) >= settings.band or target == 0.0)
                 )
                 if not ok:
                     continue
@@ -88,7 +123,7 @@ def reference_equity(market: Market, weights: np.ndarray, settings: Settings) ->
                 )
                 rate = cost_rate(notional, venue, adv[t - 1][i], vol[t - 1][i], settings.style)
                 cost += abs(trade) * rate
-                position[i] = held[i] + trade
+                position[i] += trade
         net = -cost
         for i in range(n):
             net += position[i] * ret(t, i)

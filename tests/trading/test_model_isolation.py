@@ -69,3 +69,26 @@ def test_models_declaring_unregistered_features_are_reported(
     assert "broken" in problems
     assert "['zscore_99'] that are not registered" in problems["broken"]
     assert "trend" not in problems
+
+
+def test_venue_neutral_targets_are_one_per_instrument_and_no_signal_takes_no_share() -> None:
+    from trading.models.registry import venue_neutral
+
+    features = pl.DataFrame(
+        {
+            "venue": ["a", "b", "a", "a"],
+            "symbol": ["BTC/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT"],
+            "ts": [T0] * 4,
+            "s": [0.4, 0.8, -1.0, None],
+        }
+    )
+
+    model = Strategy(
+        Model("n", Params, lambda f, p: venue_neutral(f, pl.col("s")), ("s",)), Params()
+    )
+    out = model.targets(features)
+
+    # BTC: the mean over its venues (0.6); SOL has no signal and takes no share of the budget.
+    got = {r["symbol"]: r["weight"] for r in out.iter_rows(named=True)}
+    assert got == {"BTC/USDT": pytest.approx(0.3), "ETH/USDT": -0.5, "SOL/USDT": None}
+    assert out["venue"].null_count() == 3

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from trading.backtest.engine import Array, Market, Result, Settings, run
 
@@ -27,13 +28,15 @@ class StrategyError(Exception):
 
 def backtest_many(
     market: Market,
-    weights: Sequence[Callable[[], Array]],
+    weights: Sequence[Callable[[], Array | tuple[Array, NDArray[np.int64]]]],
     reduce: Callable[[int, Result], T],
     settings: Settings | None = None,
     *,
     workers: int | None = None,
 ) -> list[T | StrategyError]:
-    """Run ``weights[i]()`` through the engine and ``reduce(i, result)`` for every i, in order;
+    """Run ``weights[i]()`` through the engine and ``reduce(i, result)`` for every i, in order
+    (a weights matrix over the market's columns, or a target plan ``(matrix, groups)`` from
+    ``plan_targets``);
     where ``weights[i]()`` raises or returns a matrix of the wrong shape, the outcome is a
     ``StrategyError`` naming the reason. Each result is reduced inside its worker and then
     dropped, so memory holds a few strategies' matrices at a time."""
@@ -42,12 +45,15 @@ def backtest_many(
 
     def one(i: int) -> T | StrategyError:
         try:
-            matrix = np.asarray(weights[i](), dtype=np.float64)
+            built = weights[i]()
         except Exception as exc:  # a broken model fails its own strategy only
             return StrategyError(i, f"{type(exc).__name__}: {exc}")
-        if matrix.shape != shape:
-            return StrategyError(i, f"weights are {matrix.shape}, the market is {shape}")
-        return reduce(i, run(market, matrix, settings))
+        groups = built[1] if isinstance(built, tuple) else None
+        matrix = np.asarray(built[0] if isinstance(built, tuple) else built, dtype=np.float64)
+        want = shape if groups is None else (shape[0], groups.shape[0])
+        if matrix.shape != want:
+            return StrategyError(i, f"weights are {matrix.shape}, expected {want}")
+        return reduce(i, run(market, matrix, settings, groups))
 
     count = workers or min(len(weights), os.cpu_count() or 1)
     if count <= 1:

@@ -178,3 +178,52 @@ def aligned_weights(
     values = targets["weight"].cast(pl.Float64).fill_null(0.0).fill_nan(0.0).to_numpy()
     matrix[bar[keep], column[keep]] = values[keep]
     return matrix
+
+
+def plan_targets(market: Market, targets: pl.DataFrame) -> tuple[Array, NDArray[np.int64]]:
+    """A strategy's targets as a bars × targets matrix, and the market columns each target is
+    held on: a row with a ``venue`` pins its leg to that venue's column; a row without one
+    (null venue) is venue-neutral, one exposure held on every venue listing the symbol. A null
+    or NaN weight is no signal (flat); an instrument the market lacks is left out."""
+    frame = targets if "venue" in targets.columns else targets.with_columns(venue=pl.lit(None))
+    frame = frame.with_columns(pl.col("venue").cast(pl.String))
+    index = {key: i for i, key in enumerate(market.instruments)}
+    venues_of: dict[str, list[int]] = {}
+    for i, (_, symbol) in enumerate(market.instruments):
+        venues_of.setdefault(symbol, []).append(i)
+    keys = frame.select("venue", "symbol").unique().sort("symbol", "venue", nulls_last=True)
+    neutral = set(keys.filter(pl.col("venue").is_null())["symbol"].to_list())
+    pinned = set(keys.filter(pl.col("venue").is_not_null())["symbol"].to_list())
+    both = sorted(neutral & pinned)
+    if both:
+        raise ValueError(
+            f"targets for {both[:3]} are both venue-neutral and pinned to a venue; give each "
+            "instrument either one venue-neutral target or venue-pinned legs"
+        )
+    labels: list[str] = []
+    links: list[list[int]] = []
+    for venue, symbol in keys.iter_rows():
+        columns = venues_of.get(symbol, []) if venue is None else [index[(venue, symbol)]]
+        if venue is not None and (venue, symbol) not in index:
+            continue
+        if columns:
+            labels.append(f"{venue or '*'}|{symbol}")
+            links.append(columns)
+    width = max((len(c) for c in links), default=1)
+    groups = np.full((len(links), width), -1, dtype=np.int64)
+    for k, columns in enumerate(links):
+        groups[k, : len(columns)] = columns
+    keyed = frame.with_columns(
+        key=pl.concat_str(pl.col("venue").fill_null("*"), "symbol", separator="|"),
+        weight=pl.col("weight").cast(pl.Float64),
+    ).filter(pl.col("key").is_in(labels))
+    ts = pl.DataFrame({"ts": market.ts}).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+    if not labels:
+        return np.zeros((len(market.ts), 0)), groups
+    pivot = keyed.pivot(on="key", index="ts", values="weight", aggregate_function="first")
+    pivot = ts.join(pivot, on="ts", how="left")
+    for label in labels:
+        if label not in pivot.columns:
+            pivot = pivot.with_columns(pl.lit(None, dtype=pl.Float64).alias(label))
+    matrix: Array = pivot.select(labels).to_numpy().astype(np.float64)  # NaN: no signal
+    return matrix, groups

@@ -23,10 +23,10 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 TARGETS = {
-    "venue": pl.String(),
+    "venue": pl.String(),  # null: venue-neutral (the canonical instrument on any venue)
     "symbol": pl.String(),
     "ts": pl.Datetime("us", "UTC"),
-    "weight": pl.Float64(),
+    "weight": pl.Float64(),  # null: no signal (no opinion), distinct from 0 (flat)
 }
 
 
@@ -90,7 +90,9 @@ class Strategy:
         return hashlib.sha256(f"{self.model.name}:{text}".encode()).hexdigest()[:16]
 
     def targets(self, features: pl.DataFrame) -> pl.DataFrame:
-        """Target weights in [-1, 1] per instrument and bar, from the feature frame (in the
+        """Target weights in [-1, 1] per instrument and bar, from the feature frame: ``venue``
+        null for a venue-neutral target on the canonical instrument (its unified symbol), set
+        for a venue-pinned leg; ``weight`` null where the model has no signal (in the
         frame's row order when the model maps rows one to one, else sorted by venue, symbol
         and ts). The model sees only the features it declares; a missing feature or a
         malformed answer raises ``ModelError`` naming the strategy and the fix."""
@@ -107,11 +109,13 @@ class Strategy:
                 f"model {self.model.name!r} returned {type(out).__name__}, not a polars "
                 "DataFrame with venue, symbol, ts, weight"
             )
+        if "venue" not in out.columns:  # venue-neutral targets may leave the venue out
+            out = out.with_columns(venue=pl.lit(None, dtype=pl.String))
         absent = [c for c in TARGETS if c not in out.columns]
         if absent:
             raise ModelError(
                 f"model {self.model.name!r} returned a frame without {absent}; "
-                "return venue, symbol, ts, weight"
+                "return symbol, ts, weight (and venue for venue-pinned legs)"
             )
         if not out.schema["weight"].is_numeric():
             raise ModelError(
@@ -124,11 +128,11 @@ class Strategy:
                 f"model {self.model.name!r} returned two weights for one instrument and bar; "
                 "return one row per (venue, symbol, ts)"
             )
-        clean = out.select("venue", "symbol", "ts", pl.col("weight").cast(pl.Float64)).with_columns(
-            pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0)
-        )
+        clean = out.select(
+            pl.col("venue").cast(pl.String), "symbol", "ts", pl.col("weight").cast(pl.Float64)
+        ).with_columns(pl.col("weight").fill_nan(None).clip(-1.0, 1.0))
         # A model that maps feature rows one to one keeps their order (no sort to pay for).
-        return clean if aligned else clean.sort("venue", "symbol", "ts")
+        return clean if aligned else clean.sort("venue", "symbol", "ts", nulls_last=False)
 
 
 _REGISTRY: dict[str, Model] = {}
@@ -211,5 +215,23 @@ def model_problems(feature_names: Collection[str]) -> dict[str, str]:
 
 def budget(expr: pl.Expr) -> pl.Expr:
     """Scale a per-instrument signal so the weights at a bar sum to at most 1 in absolute value:
-    each instrument gets an equal share of the capital."""
-    return expr / pl.len().over("ts")
+    each instrument with a signal at the bar gets an equal share of the capital (no signal, a
+    null, takes no share)."""
+    return expr / expr.count().over("ts")
+
+
+def venue_neutral(features: pl.DataFrame, signal: pl.Expr) -> pl.DataFrame:
+    """One venue-neutral target per canonical instrument and bar: ``signal`` (computed on each
+    venue's feature row) averaged over the venues that list the instrument, then ``budget``-ed
+    across instruments. Null where no venue has a signal: the model has no opinion there."""
+    rows = features.select("symbol", "ts", signal=signal)
+    return (
+        rows.group_by("symbol", "ts")
+        .agg(pl.col("signal").mean())
+        .select(
+            venue=pl.lit(None, dtype=pl.String),
+            symbol="symbol",
+            ts="ts",
+            weight=budget(pl.col("signal")),
+        )
+    )

@@ -21,6 +21,8 @@ setup: $(STAMP)
 demo: $(STAMP)
 	mkdir -p var/dagster
 	$(BIN)/keel demo
+	$(BIN)/keel account-demo
+	$(BIN)/keel paper-replay --bars 48
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,6 +45,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.research $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.definitions_load
 	$(BIN)/python -m bench.research_path $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
+	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.route
+	$(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf var

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from orchestration import cli_live
 from orchestration.paths import ensure_dagster_home
 
 
@@ -276,12 +277,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    from orchestration import cli_account
+
+    cli_account.register(sub)
+    cli_live.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
 
     ensure_dagster_home()
     try:
+        handled = cli_account.run(args)
+        if handled is not None:
+            cli_live.after(args)
+            return handled
+        done = cli_live.run(args)
+        if done is not None:
+            return done
         if args.command == "check-config":
             config = load_config()
             print(

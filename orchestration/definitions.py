@@ -7,14 +7,19 @@ import warnings
 
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
+from assets.account import account_assets, account_checks, account_job, account_schedule
 from assets.checks import market_checks
+from assets.execution import execution_assets
 from assets.features import feature_assets
+from assets.live import live_assets
 from assets.market import instrument_assets, market_assets
 from assets.research import research_assets
 from jobs.market import instruments_job, market_data_job
 from jobs.research import research_job
+from jobs.trading import trading_job
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
+from orchestration.sensors import trading_sensor
 from trading.config import KeelConfig, default_config_path, load_config
 
 # backfill_policy and pool are marked beta; Keel relies on them knowingly (see README).
@@ -30,16 +35,26 @@ def build_definitions(
     job = market_data_job()
     markets = instruments_job()
     research = research_job()
+    trading = trading_job()
+    account = account_job()
     return Definitions(
         assets=[
             *market_assets(config),
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
+            *execution_assets(config),
+            *live_assets(config),
+            *account_assets(config),
         ],
-        asset_checks=market_checks(config),
-        jobs=[job, markets, research],
-        schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
+        asset_checks=[*market_checks(config), *account_checks(config)],
+        jobs=[job, markets, research, account, trading],
+        sensors=[trading_sensor(trading)],
+        schedules=[
+            refresh_schedule(job, config.data.refresh_cron),
+            instruments_schedule(markets),
+            account_schedule(account, config.account.sync_cron),
+        ],
         resources={"keel": keel or KeelResource(config_path=config_path)},
     )
 

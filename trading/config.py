@@ -9,120 +9,57 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from trading.configbase import (
+    AccountFaults,
+    CapsConfig,
+    SimAccountFields,
+    VenueConfigBase,
+    _Frozen,
+)
+from trading.execution.config import RoutingConfig
+from trading.live.config import LiveConfig
+from trading.portfolio.config import NettingConfig
+from trading.risk.config import RiskConfig
 from trading.timeframes import TIMEFRAME_MINUTES
+from trading.venues.kinds import KINDS, VenueConfig, describe_kinds
+from trading.venues.kinds.ccxt import CcxtVenueConfig
+from trading.venues.kinds.paper import PaperVenueConfig
+from trading.venues.kinds.replay import ReplayVenueConfig
+from trading.venues.kinds.sim import BarFault, FaultConfig, GapFault, SimVenueConfig
 
 CONFIG_ENV = "KEEL_CONFIG"
-VENUE_KINDS = ("sim", "replay", "ccxt")
+VENUE_KINDS = tuple(KINDS)
+
+__all__ = [
+    "AccountConfig",
+    "AccountFaults",
+    "BarFault",
+    "CapsConfig",
+    "CcxtVenueConfig",
+    "ConfigError",
+    "FaultConfig",
+    "GapFault",
+    "KeelConfig",
+    "PaperVenueConfig",
+    "ReplayVenueConfig",
+    "SimAccountFields",
+    "SimVenueConfig",
+    "VenueConfig",
+    "VenueConfigBase",
+    "default_config_path",
+    "load_config",
+    "parse_config",
+]
 
 
 class ConfigError(ValueError):
     """A config problem, phrased as: which file, which key, what is wrong, what to do."""
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
-
-
-class GapFault(_Frozen):
-    """Bars of one symbol the simulated exchange leaves out, ``start <= ts < end``."""
-
-    symbol: str
-    start: datetime
-    end: datetime
-
-
-class BarFault(_Frozen):
-    """One bar the simulated exchange corrupts: ``spike`` multiplies its prices by ``factor``
-    (plausible-looking but wrong), ``broken`` puts its low above its high."""
-
-    symbol: str
-    ts: datetime
-    kind: Literal["spike", "broken"] = "spike"
-    factor: float = Field(default=10.0, gt=0)
-
-
-class FaultConfig(_Frozen):
-    """Faults a simulated venue injects on request, to test data-quality gates end to end."""
-
-    gaps: tuple[GapFault, ...] = ()
-    bars: tuple[BarFault, ...] = ()
-    duplicates: bool = Field(default=False, description="repeat the last bars of every fetch")
-    out_of_order: bool = Field(default=False, description="return every fetch shuffled")
-
-
-class _VenueCosts(_Frozen):
-    """Cost parameters of a venue the fee table does not carry (trading/costs.py), until live
-    fills calibrate them: half the quoted spread in bps and the square-root impact factor."""
-
-    half_spread_bps: float = Field(default=1.0, ge=0, le=500, description="half the spread, bps")
-    impact_k: float = Field(default=0.5, ge=0, le=10, description="k in k·σ_daily·sqrt(N/ADV)")
-
-
-class SimVenueConfig(_VenueCosts):
-    """A simulated exchange over the seeded synthetic market."""
-
-    kind: Literal["sim"]
-    name: str
-    instruments: tuple[str, ...] = Field(min_length=1)
-    liquidity: float = Field(default=1.0, gt=0, description="relative depth: scales volume")
-    basis_bps: float = Field(default=5.0, ge=0, description="std of the price basis vs the market")
-    maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
-    taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
-    starting_balances: dict[str, float] = Field(default_factory=lambda: {"USDT": 100_000.0})
-    faults: FaultConfig = FaultConfig()
-
-
-class ReplayVenueConfig(_VenueCosts):
-    """A venue that serves recorded candles from a parquet or feather file."""
-
-    kind: Literal["replay"]
-    name: str
-    path: str
-    instruments: tuple[str, ...] = Field(min_length=1)
-    maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
-    taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
-
-
-class CcxtVenueConfig(_VenueCosts):
-    """A real exchange account through ccxt. Credentials are the *names* of environment
-    variables; their values never appear in this file, the repo, logs or the lake."""
-
-    kind: Literal["ccxt"]
-    name: str
-    exchange: str = Field(description="ccxt exchange id, e.g. binance, okx, bybit")
-    market_type: Literal["spot", "swap"] = "spot"
-    instruments: tuple[str, ...] = Field(min_length=1)
-    sandbox: bool = False
-    trading_enabled: bool = False
-    options: dict[str, Any] = Field(default_factory=dict)
-    api_key_env: str | None = None
-    secret_env: str | None = None
-    password_env: str | None = None
-    page_limit: int | None = Field(default=None, gt=0)
-    balance_params: dict[str, Any] = Field(
-        default_factory=dict, description='ccxt fetch_balance params, e.g. {type = "funding"}'
-    )
-    timeout_ms: int = Field(default=15_000, gt=0)
-
-    @field_validator("api_key_env", "secret_env", "password_env")
-    @classmethod
-    def _looks_like_a_variable_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.replace("_", "").isalnum():
-            raise ValueError(
-                "must name an environment variable (e.g. BINANCE_API_KEY), not hold a secret"
-            )
-        return value
-
-
-VenueConfig = Annotated[
-    SimVenueConfig | ReplayVenueConfig | CcxtVenueConfig, Field(discriminator="kind")
-]
 
 
 class DataConfig(_Frozen):
@@ -191,6 +128,23 @@ class QualityConfig(_Frozen):
     )
 
 
+class AccountConfig(_Frozen):
+    """The ledger: how often every venue's account is synced and how it is valued."""
+
+    sync_cron: str = Field(default="*/5 * * * *", description="account sync schedule")
+    currency: str = Field(default="USDT", description="the account currency equity is valued in")
+    stale_minutes: int = Field(
+        default=180, ge=1, description="a price older than this is flagged as stale"
+    )
+
+    @field_validator("sync_cron")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '*/5 * * * *'")
+        return value
+
+
 class SimulationConfig(_Frozen):
     """The synthetic market every simulated venue quotes around."""
 
@@ -233,6 +187,25 @@ class KeelConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
+    live: LiveConfig = LiveConfig()
+    risk: RiskConfig = RiskConfig()
+    routing: RoutingConfig = RoutingConfig()
+    netting: NettingConfig = NettingConfig()
+    account: AccountConfig = AccountConfig()
+
+    @model_validator(mode="after")
+    def _execution_names_known_venues(self) -> KeelConfig:
+        known = {v.name for v in self.venues}
+        named = [("risk.venue_caps", n) for n in self.risk.venue_caps]
+        named += [("routing.venues", n) for n in self.routing.venues]
+        named += [("risk.states", r.name) for r in self.risk.states if r.scope == "venue"]
+        for where, name in named:
+            if name not in known:
+                raise ValueError(
+                    f"{where} names venue {name!r}, which is not configured; "
+                    f"use one of: {', '.join(sorted(known))}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_venue_names(self) -> KeelConfig:
@@ -301,10 +274,10 @@ def _explain(exc: ValidationError, path: Path, raw: dict[str, Any]) -> ConfigErr
         elif kind == "union_tag_invalid":
             lines.append(
                 f"  {where}.kind: unknown venue kind {err['input'].get('kind')!r}; "
-                "use one of: sim, replay"
+                f"use one of: {describe_kinds()}"
             )
         elif kind == "union_tag_not_found":
-            lines.append(f'  {where}: missing \'kind\'; set kind = "sim" or "replay"')
+            lines.append(f"  {where}: missing 'kind'; set kind to one of: {describe_kinds()}")
         elif kind == "missing":
             lines.append(f"  {where}: required key is missing; add it")
         else:

@@ -10,20 +10,28 @@ import polars as pl
 
 from trading.backtest.engine import Array, Market, Settings
 from trading.backtest.markets import market_from_frames
-from trading.config import CcxtVenueConfig, KeelConfig
+from trading.config import KeelConfig
 from trading.costs import VenueCosts
 
 
 def venue_costs(config: KeelConfig) -> dict[str, VenueCosts]:
-    """Each venue's cost parameters: fees from its config (simulated and replayed venues) or
-    NaN for exchanges, whose fees come from ``market/instruments`` (their fee tables)."""
+    """Each venue's cost parameters, from the same config the router reads: half spread and
+    impact factor from ``[routing.venues.<name>]`` (defaults there), fees from the venue's
+    config where it sets them (simulated, replayed, paper venues), else NaN: an exchange's
+    fees come from ``market/instruments`` (its own fee table)."""
+    from trading.execution.config import VenueRewards
+
     out: dict[str, VenueCosts] = {}
     for v in config.venues:
-        if isinstance(v, CcxtVenueConfig):
-            fees = (math.nan, math.nan)
-        else:
-            fees = (v.maker_fee, v.taker_fee)
-        out[v.name] = VenueCosts(fees[0], fees[1], v.half_spread_bps, v.impact_k)
+        maker = getattr(v, "maker_fee", None)
+        taker = getattr(v, "taker_fee", None)
+        route = config.routing.venues.get(v.name, VenueRewards())
+        out[v.name] = VenueCosts(
+            math.nan if maker is None else float(maker),
+            math.nan if taker is None else float(taker),
+            route.half_spread_bps,
+            route.impact_k,
+        )
     return out
 
 

@@ -88,7 +88,7 @@ def test_venue_neutral_targets_are_one_per_instrument_and_no_signal_takes_no_sha
     )
     out = model.targets(features)
 
-    # BTC: the mean over its venues (0.6); SOL has no signal and takes no share of the budget.
+    # BTC: the mean over its venues (0.6); SOL has no signal: no budget share, held flat.
     got = {r["symbol"]: r["weight"] for r in out.iter_rows(named=True)}
-    assert got == {"BTC/USDT": pytest.approx(0.3), "ETH/USDT": -0.5, "SOL/USDT": None}
+    assert got == {"BTC/USDT": pytest.approx(0.3), "ETH/USDT": -0.5, "SOL/USDT": 0.0}
     assert out["venue"].null_count() == 3

@@ -23,10 +23,10 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 TARGETS = {
-    "venue": pl.String(),  # null: venue-neutral (the canonical instrument on any venue)
+    "venue": pl.String(),
     "symbol": pl.String(),
     "ts": pl.Datetime("us", "UTC"),
-    "weight": pl.Float64(),  # null: no signal (no opinion), distinct from 0 (flat)
+    "weight": pl.Float64(),
 }
 
 
@@ -90,9 +90,7 @@ class Strategy:
         return hashlib.sha256(f"{self.model.name}:{text}".encode()).hexdigest()[:16]
 
     def targets(self, features: pl.DataFrame) -> pl.DataFrame:
-        """Target weights in [-1, 1] per instrument and bar, from the feature frame: ``venue``
-        null for a venue-neutral target on the canonical instrument (its unified symbol), set
-        for a venue-pinned leg; ``weight`` null where the model has no signal (in the
+        """Target weights in [-1, 1] per instrument and bar, from the feature frame (in the
         frame's row order when the model maps rows one to one, else sorted by venue, symbol
         and ts). The model sees only the features it declares; a missing feature or a
         malformed answer raises ``ModelError`` naming the strategy and the fix."""
@@ -109,13 +107,13 @@ class Strategy:
                 f"model {self.model.name!r} returned {type(out).__name__}, not a polars "
                 "DataFrame with venue, symbol, ts, weight"
             )
-        if "venue" not in out.columns:  # venue-neutral targets may leave the venue out
+        if "venue" not in out.columns:  # venue-neutral targets (research only, see README)
             out = out.with_columns(venue=pl.lit(None, dtype=pl.String))
         absent = [c for c in TARGETS if c not in out.columns]
         if absent:
             raise ModelError(
                 f"model {self.model.name!r} returned a frame without {absent}; "
-                "return symbol, ts, weight (and venue for venue-pinned legs)"
+                "return venue, symbol, ts, weight"
             )
         if not out.schema["weight"].is_numeric():
             raise ModelError(
@@ -130,9 +128,9 @@ class Strategy:
             )
         clean = out.select(
             pl.col("venue").cast(pl.String), "symbol", "ts", pl.col("weight").cast(pl.Float64)
-        ).with_columns(pl.col("weight").fill_nan(None).clip(-1.0, 1.0))
+        ).with_columns(pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0))
         # A model that maps feature rows one to one keeps their order (no sort to pay for).
-        return clean if aligned else clean.sort("venue", "symbol", "ts", nulls_last=False)
+        return clean if aligned else clean.sort("venue", "symbol", "ts")
 
 
 _REGISTRY: dict[str, Model] = {}
@@ -215,15 +213,16 @@ def model_problems(feature_names: Collection[str]) -> dict[str, str]:
 
 def budget(expr: pl.Expr) -> pl.Expr:
     """Scale a per-instrument signal so the weights at a bar sum to at most 1 in absolute value:
-    each instrument with a signal at the bar gets an equal share of the capital (no signal, a
-    null, takes no share)."""
-    return expr / expr.count().over("ts")
+    each instrument gets an equal share of the capital."""
+    return expr / pl.len().over("ts")
 
 
 def venue_neutral(features: pl.DataFrame, signal: pl.Expr) -> pl.DataFrame:
-    """One venue-neutral target per canonical instrument and bar: ``signal`` (computed on each
-    venue's feature row) averaged over the venues that list the instrument, then ``budget``-ed
-    across instruments. Null where no venue has a signal: the model has no opinion there."""
+    """One venue-neutral target per canonical instrument and bar (venue null): ``signal``,
+    computed on each venue's feature row, averaged over the venues that list the instrument,
+    then split equally across the instruments that have a signal at the bar (a null signal,
+    no opinion, takes no share). The backtest holds such a target as one exposure and splits
+    its orders across venues as the router does; the live run does not take them yet."""
     rows = features.select("symbol", "ts", signal=signal)
     return (
         rows.group_by("symbol", "ts")
@@ -232,6 +231,6 @@ def venue_neutral(features: pl.DataFrame, signal: pl.Expr) -> pl.DataFrame:
             venue=pl.lit(None, dtype=pl.String),
             symbol="symbol",
             ts="ts",
-            weight=budget(pl.col("signal")),
+            weight=pl.col("signal") / pl.col("signal").count().over("ts"),
         )
     )

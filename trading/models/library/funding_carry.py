@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from trading.models.registry import Params, model, venue_neutral
+from trading.models.registry import Params, budget, model
 
 
 class FundingCarryParams(Params):
@@ -19,11 +19,5 @@ def funding_carry(features: pl.DataFrame, p: FundingCarryParams) -> pl.DataFrame
     """Weight = -sign(carry) on perpetual swaps whose carry exceeds the threshold."""
     carry = pl.col("funding_carry_72")
     perp = pl.col("symbol").str.contains(":", literal=True)
-    signal = (
-        pl.when(~perp)
-        .then(pl.lit(None, dtype=pl.Float64))  # spot pairs: no opinion, not a flat target
-        .when(carry.abs() > p.threshold)
-        .then(-carry.sign())
-        .otherwise(0.0)
-    )
-    return venue_neutral(features, signal)
+    signal = pl.when(perp & (carry.abs() > p.threshold)).then(-carry.sign()).otherwise(0.0)
+    return features.select("venue", "symbol", "ts", weight=budget(signal))

@@ -3,7 +3,7 @@ them), long the calmest."""
 
 import polars as pl
 
-from trading.models.registry import Params, model, venue_neutral
+from trading.models.registry import Params, budget, model
 
 
 class MaxEffectParams(Params):
@@ -20,4 +20,4 @@ def max_effect(features: pl.DataFrame, p: MaxEffectParams) -> pl.DataFrame:
     count = value.count().over("ts")
     scaled = pl.when(count > 1).then(2.0 * (rank - 1.0) / (count - 1.0) - 1.0).otherwise(0.0)
     signal = -scaled if p.long_calm else pl.min_horizontal(-scaled, pl.lit(0.0))
-    return venue_neutral(features, signal)
+    return features.select("venue", "symbol", "ts", weight=budget(signal.fill_null(0.0)))

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from trading.models.registry import Params, model, venue_neutral
+from trading.models.registry import Params, budget, model
 
 
 class MeanReversionParams(Params):
@@ -13,5 +13,5 @@ class MeanReversionParams(Params):
 def mean_reversion(features: pl.DataFrame, p: MeanReversionParams) -> pl.DataFrame:
     """Weight = -z / entry where |z| exceeds entry, else flat."""
     z = pl.col("zscore_48")
-    signal = pl.when(z.abs() <= p.entry).then(0.0).otherwise(-z / p.entry)
-    return venue_neutral(features, signal.clip(-1.0, 1.0))
+    signal = pl.when(z.abs() > p.entry).then(-z / p.entry).otherwise(0.0)
+    return features.select("venue", "symbol", "ts", weight=budget(signal.clip(-1.0, 1.0)))

@@ -3,7 +3,7 @@ the move's strength in units of its own volatility."""
 
 import polars as pl
 
-from trading.models.registry import Params, model, venue_neutral
+from trading.models.registry import Params, budget, model
 
 
 class TrendParams(Params):
@@ -15,5 +15,5 @@ class TrendParams(Params):
 def trend(features: pl.DataFrame, p: TrendParams) -> pl.DataFrame:
     """Weight = scale × (weekly return / weekly volatility), per instrument."""
     strength = pl.col("ret_168") / (pl.col("vol_168") * 168**0.5)
-    signal = pl.when(strength.abs() < p.min_strength).then(0.0).otherwise(strength * p.scale)
-    return venue_neutral(features, signal.clip(-1.0, 1.0))  # null before warm-up: no signal
+    signal = pl.when(strength.abs() >= p.min_strength).then(strength * p.scale).otherwise(0.0)
+    return features.select("venue", "symbol", "ts", weight=budget(signal.clip(-1.0, 1.0)))

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from trading.models.registry import Params, model, venue_neutral
+from trading.models.registry import Params, budget, model
 
 
 class XsMomentumParams(Params):
@@ -15,5 +15,5 @@ class XsMomentumParams(Params):
 def xs_momentum(features: pl.DataFrame, p: XsMomentumParams) -> pl.DataFrame:
     """Weight = rank in [-1, 1] where |rank| >= threshold."""
     rank = pl.col("xs_momentum_rank")
-    signal = pl.when(rank.abs() < p.threshold).then(0.0).otherwise(rank)
-    return venue_neutral(features, signal)
+    signal = pl.when(rank.abs() >= p.threshold).then(rank).otherwise(0.0)
+    return features.select("venue", "symbol", "ts", weight=budget(signal))

@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.research_path $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.route
+	$(BIN)/python -m bench.portfolio
 
 clean:
 	rm -rf var

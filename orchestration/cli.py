@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_execution, cli_live
+from orchestration import cli_execution, cli_ideas, cli_live
 from orchestration.paths import ensure_dagster_home
 
 
@@ -256,6 +256,9 @@ def demo() -> int:
         ok = backfill(start, today, datasets) and ok
     summary()
     ok = research() and ok
+    from orchestration.demo_ideas import seed_and_report
+
+    ok = seed_and_report() and ok
     return 0 if ok else 1
 
 
@@ -282,6 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_account.register(sub)
     cli_live.register(sub)
     cli_execution.register(sub)
+    cli_ideas.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
@@ -307,6 +311,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return mine
         if args.command == "demo":
             return demo()
+        handled = cli_ideas.run(args)
+        if handled is not None:
+            return handled
         if args.command == "backfill":
             return 0 if backfill(args.start, args.end, args.dataset, args.venue) else 1
         if args.command == "research":

@@ -200,7 +200,6 @@ def _frames(
     equity = pl.DataFrame(
         {
             "strategy": key,
-            "run_id": run_id,
             "ts": ts,
             "net_return": result.net,
             "equity": result.equity,

@@ -174,7 +174,6 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
 
 RESEARCH_EQUITY: Mapping[str, pl.DataType] = {
     "strategy": pl.String(),
-    "run_id": pl.String(),
     "ts": frames.UTC_TS,
     "net_return": pl.Float64(),
     "equity": pl.Float64(),
@@ -247,8 +246,8 @@ def research_failures() -> TableSpec:
 
 @cache
 def research_equity() -> TableSpec:
-    """Per-bar net return, equity and drawdown of each strategy's latest backtest (its run in
-    ``run_id``; earlier runs keep their metrics in research/metrics)."""
+    """Per-bar net return, equity and drawdown of each strategy's latest backtest (earlier
+    runs keep their metrics in research/metrics)."""
     return TableSpec(
         "research/equity",
         RESEARCH_EQUITY,

@@ -228,14 +228,25 @@ class Lake:
         arrow = data.with_columns(spec.derived_columns()).to_arrow()
         partition_by = list(spec.partition_by) or None
         if self.exists(spec):
-            write_deltalake(
-                self.uri(spec),
-                arrow,
-                mode="overwrite",
-                predicate=predicate,
-                partition_by=partition_by,
-                storage_options=self.storage_options,
-            )
+            from deltalake.exceptions import CommitFailedError
+
+            for attempt in range(_COMMIT_RETRIES):
+                try:
+                    write_deltalake(
+                        self.uri(spec),
+                        arrow,
+                        mode="overwrite",
+                        predicate=predicate,
+                        partition_by=partition_by,
+                        storage_options=self.storage_options,
+                    )
+                    break
+                except CommitFailedError:
+                    # A concurrent writer (another research range) committed first; the
+                    # predicate overwrite is idempotent, so retry on the new version.
+                    if attempt == _COMMIT_RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * 2**attempt)
         else:
             write_deltalake(
                 self.uri(spec),

@@ -21,6 +21,7 @@ from jobs.market import instruments_job, market_data_job
 from jobs.portfolio import portfolio_job, portfolio_schedule
 from jobs.research import research_job
 from jobs.trading import trading_job
+from orchestration.executors import definitions_executor
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
 from orchestration.sensors import trading_sensor
@@ -64,6 +65,7 @@ def build_definitions(
             portfolio_schedule(portfolio, config.portfolio.refresh_cron),
         ],
         resources={"keel": keel or KeelResource(config_path=config_path)},
+        executor=definitions_executor(),  # KEEL_EXECUTOR=celery: steps on Celery workers
     )
 
 

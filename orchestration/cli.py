@@ -101,11 +101,14 @@ def _execute(
     """Run a job in process on the shared instance; print one line for the outcome, the reason
     of every failed step (no traceback: the full one is in the run's logs in the UI) and the
     check results."""
-    from dagster import DagsterInstance
+    from orchestration.recovery import prepare_run
 
+    graph = _definitions().resolve_asset_graph()
+    keys = selection if selection is not None else job.asset_layer.executable_asset_keys
+    instance, tags = prepare_run(graph, keys, tags)
     began = time.perf_counter()
     result = job.execute_in_process(
-        instance=DagsterInstance.get(),
+        instance=instance,
         tags=tags,
         run_config=_QUIET,
         asset_selection=selection,

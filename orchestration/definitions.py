@@ -13,6 +13,7 @@ from assets.market import instrument_assets, market_assets
 from assets.research import research_assets
 from jobs.market import instruments_job, market_data_job
 from jobs.research import research_job
+from orchestration.recovery import stale_runs_sensor
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
 from trading.config import KeelConfig, default_config_path, load_config
@@ -40,6 +41,7 @@ def build_definitions(
         asset_checks=market_checks(config),
         jobs=[job, markets, research],
         schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
+        sensors=[stale_runs_sensor()],
         resources={"keel": keel or KeelResource(config_path=config_path)},
     )
 

@@ -90,18 +90,61 @@ def deduplicate(lake: Lake, spec: TableSpec) -> RepairResult:
 
 def restore(lake: Lake, spec: TableSpec, version: int) -> int:
     """Make ``version`` the table's content again, as a new commit (history stays intact, so
-    the restore itself can be undone the same way); returns the new version."""
+    the restore itself can be undone the same way); returns the new version. Unreadable
+    commits after ``version`` (a truncated log entry) are first moved aside into
+    ``_keel_quarantine/`` with every commit after them, which is what lets the table open."""
     from deltalake import DeltaTable
 
+    from lake.diagnose import unreadable_commits
+
+    table_dir = _local_dir(lake, spec)
+    corrupt = unreadable_commits(table_dir) if table_dir is not None else []
+    if corrupt and table_dir is not None:
+        first = int(corrupt[0].stem)
+        if version >= first:
+            raise ValueError(
+                f"{spec.name}: commit {first} is unreadable; restore a version before it "
+                f"(--version {first - 1} or earlier)"
+            )
+        _quarantine(table_dir, first)
     table = DeltaTable(lake.uri(spec), storage_options=lake.storage_options)
-    if not 0 <= version < table.version():
+    if not 0 <= version <= table.version():
         raise ValueError(
-            f"{spec.name} has versions 0..{table.version()}; pick an earlier one to restore "
-            "(keel history lists them)"
+            f"{spec.name} has versions 0..{table.version()}; pick one of them to restore "
+            f"(keel history {spec.name} lists them)"
         )
+    if version == table.version():
+        return version
     table.restore(version)
     table.update_incremental()
     return int(table.version())
+
+
+def _quarantine(table_dir: Path, first: int) -> Path:
+    """Move commits and checkpoints from version ``first`` on out of the log."""
+    log = table_dir / "_delta_log"
+    target = table_dir / "_keel_quarantine" / time.strftime("%Y%m%dT%H%M%S")
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(log.iterdir()):
+        head = path.name.split(".", 1)[0]
+        if head.isdigit() and int(head) >= first:
+            path.rename(target / path.name)
+    last = log / "_last_checkpoint"
+    if last.exists() and json.loads(last.read_text()).get("version", -1) >= first:
+        last.rename(target / last.name)
+    return target
+
+
+def drop_missing_files(lake: Lake, spec: TableSpec) -> list[str]:
+    """Remove from the table the files storage has lost (a Delta FSCK commit), so the rest of
+    the table reads again; returns the dropped files, whose partitions need a new backfill."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(lake.uri(spec), storage_options=lake.storage_options)
+    if not table.repair(dry_run=True).get("files_removed"):
+        return []
+    metrics = table.repair(dry_run=False)
+    return sorted(str(f) for f in metrics.get("files_removed", []))
 
 
 def _local_dir(lake: Lake, spec: TableSpec) -> Path | None:
@@ -149,6 +192,8 @@ def stray_files(
         if not path.is_file() or path.stat().st_mtime > cutoff:
             continue
         relative = path.relative_to(table_dir).as_posix()
+        if relative.startswith("_keel_quarantine/"):
+            continue
         if relative.startswith("_delta_log/"):
             if relative.endswith(".tmp"):
                 out.append(path)

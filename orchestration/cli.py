@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from orchestration import cli_lake
 from orchestration.paths import ensure_dagster_home
 
 
@@ -187,7 +188,7 @@ def summary() -> None:
 
     import polars as pl
 
-    from lake import catalog
+    from lake import catalog, diagnose
     from lake.store import Lake
     from trading.config import load_config
 
@@ -198,20 +199,24 @@ def summary() -> None:
         f"dagster instance: {os.environ['DAGSTER_HOME']}/dagster.yaml "
         f"(storage {os.environ.get('KEEL_DAGSTER_STORAGE')})"
     )
-    markets = (
-        lake.scan(catalog.instruments()).group_by("venue", "kind").len().sort("venue", "kind")
-    ).collect()
+    spec = catalog.instruments()
+    markets = diagnose.collect(
+        lake,
+        spec,
+        diagnose.scan(lake, spec).group_by("venue", "kind").len().sort("venue", "kind"),
+    )
     print(f"\nmarket/instruments  ({markets['len'].sum()} markets)")
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(markets)
     specs = [catalog.candles(tf) for tf in config.data.timeframes] + [catalog.funding_rates()]
     for spec in specs:
-        counts = (
-            lake.scan(spec)
+        counts = diagnose.collect(
+            lake,
+            spec,
+            diagnose.scan(lake, spec)
             .group_by("venue", "symbol")
             .agg(rows=pl.len(), first=pl.col("ts").min(), last=pl.col("ts").max())
-            .sort("venue", "symbol")
-            .collect()
+            .sort("venue", "symbol"),
         )
         print(f"\n{spec.name}  (Delta version {lake.version(spec)}, {counts['rows'].sum()} rows)")
         with pl.Config(
@@ -262,12 +267,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    cli_lake.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
 
     ensure_dagster_home()
+    from lake.diagnose import LakeReadError
+
     try:
+        if args.command not in ("check-config", "docs", "recover"):
+            cli_lake.check_lake_root(writes=args.command not in ("summary", "history"))
+        handled = cli_lake.run(args)
+        if handled is not None:
+            return handled
         if args.command == "check-config":
             config = load_config()
             print(
@@ -295,6 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except LakeReadError as exc:
+        print(exc, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -277,6 +277,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command not in ("check-config", "docs", "recover"):
+            load_config()  # a bad config is reported first, before the lake is looked at
             cli_lake.check_lake_root(writes=args.command not in ("summary", "history"))
         handled = cli_lake.run(args)
         if handled is not None:

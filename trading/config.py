@@ -6,10 +6,12 @@ Configs are frozen and reject unknown keys, so a typo never silently falls back 
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +37,15 @@ class GapFault(_Frozen):
     symbol: str
     start: datetime
     end: datetime
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> GapFault:
+        if self.end <= self.start:
+            raise ValueError(
+                f"gap of {self.symbol} ends ({self.end}) before it starts ({self.start}); "
+                "swap start and end"
+            )
+        return self
 
 
 class BarFault(_Frozen):
@@ -68,6 +79,28 @@ class SimVenueConfig(_Frozen):
     taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
     starting_balances: dict[str, float] = Field(default_factory=lambda: {"USDT": 100_000.0})
     faults: FaultConfig = FaultConfig()
+
+    @field_validator("starting_balances")
+    @classmethod
+    def _balances_are_amounts(cls, value: dict[str, float]) -> dict[str, float]:
+        for asset, amount in value.items():
+            if not math.isfinite(amount) or amount < 0:
+                raise ValueError(
+                    f"starting balance of {asset} is {amount}; use a finite amount >= 0"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _faults_name_listed_symbols(self) -> SimVenueConfig:
+        listed = set(self.instruments)
+        faults: list[GapFault | BarFault] = [*self.faults.gaps, *self.faults.bars]
+        for fault in faults:
+            if fault.symbol not in listed:
+                raise ValueError(
+                    f"a fault names {fault.symbol!r}, which {self.name} does not list; "
+                    f"use one of: {', '.join(self.instruments)}"
+                )
+        return self
 
 
 class ReplayVenueConfig(_Frozen):
@@ -105,11 +138,24 @@ class CcxtVenueConfig(_Frozen):
     @field_validator("api_key_env", "secret_env", "password_env")
     @classmethod
     def _looks_like_a_variable_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.replace("_", "").isalnum():
+        # The message never repeats the value: it may be a pasted credential.
+        if value is not None and not is_variable_name(value):
             raise ValueError(
-                "must name an environment variable (e.g. BINANCE_API_KEY), not hold a secret"
+                "must name an environment variable (its NAME: capital letters, digits and "
+                "underscores, words of at most 20 characters, e.g. BINANCE_API_KEY), not the "
+                "credential itself; if you pasted a key here, revoke it and export it instead"
             )
         return value
+
+
+_VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9]{0,19}(_[A-Z0-9]{1,20})*")
+
+
+def is_variable_name(value: str) -> bool:
+    """Whether ``value`` reads as an environment variable's name (``BINANCE_API_KEY``) rather
+    than a credential: capital words joined by underscores, none longer than 20 characters,
+    64 at most (exchange keys are long runs of mixed-case letters and digits)."""
+    return len(value) <= 64 and _VARIABLE_NAME.fullmatch(value) is not None
 
 
 VenueConfig = Annotated[
@@ -142,9 +188,23 @@ class DataConfig(_Frozen):
 
     @field_validator("refresh_cron")
     @classmethod
-    def _cron_has_five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '5 * * * *'")
+    def _cron_is_valid(cls, value: str) -> str:
+        from trading.cron import cron_problem
+
+        problem = cron_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("history_start")
+    @classmethod
+    def _history_start_is_past(cls, value: date) -> date:
+        today = datetime.now(UTC).date()
+        if value > today:
+            raise ValueError(
+                f"history_start {value} is in the future (today is {today} UTC); "
+                "set it to the first past day backfills should reach"
+            )
         return value
 
     @model_validator(mode="after")

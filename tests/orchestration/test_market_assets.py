@@ -272,4 +272,4 @@ def test_funding_rates_are_checked_for_duplicates_and_freshness(
     )
 
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"unique_keys": True, "fresh": True}
+    assert checks == {"unique_keys": True, "fresh": True, "no_gaps": True}

@@ -202,7 +202,8 @@ def _ingest(
 ) -> MaterializeResult[None]:
     """Fetch the window in whole-day chunks, validate every chunk, and only then write them:
     a bad payload anywhere in the range leaves the lake as it was."""
-    from lake.store import WriteResult
+    from assets.rejections import explain_rejection
+    from lake.store import SchemaViolationError, WriteResult
 
     lake = keel.lake()
     chunks: list[pl.DataFrame] = []
@@ -224,7 +225,10 @@ def _ingest(
         chunk = ordered
         chunks.append(chunk)
         windows.append((lo, hi))
-    results: list[WriteResult] = lake.upsert_many(spec, chunks)  # validates all before writing
+    try:
+        results: list[WriteResult] = lake.upsert_many(spec, chunks)  # validates all first
+    except SchemaViolationError as exc:
+        raise explain_rejection(exc, spec.name.split("/")[-1], start, end) from None
     if gaps_of is not None and timeframe is not None:
         for chunk, (lo, hi) in zip(chunks, windows, strict=True):
             last = min(hi, floor_time(now, timeframe)) - timeframe_delta(timeframe)

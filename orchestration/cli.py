@@ -67,6 +67,7 @@ def backfill(
         return False
 
     every = definitions.resolve_asset_graph().get_all_asset_keys()
+    cli_lake.check_backfill_args(start, end, datasets, venues, every)
     keys = [k for k in every if selected(k.path)]
     if not keys:
         known_datasets = sorted({k.path[-1] for k in every if k.path[0] == "market"} | {"features"})
@@ -119,13 +120,14 @@ def _execute(
         f"{label} {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
         f"(run {result.run_id})"
     )
+    failed = 0
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            cause = error.cause if error.cause is not None else error
-            reason = (cause.message or error.message).strip().splitlines()
-            print(f"  {event.step_key}: {reason[-1] if reason else 'failed'}")
+            failed += 1
+            print(f"  {event.step_key}: {cli_lake.failure_reason(event.event_specific_data.error)}")
     _report_checks(result)
+    if failed:
+        print(f"  ({failed} failed steps: checks of what they should have written did not run)")
     return bool(result.success)
 
 

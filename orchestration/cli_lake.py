@@ -173,3 +173,42 @@ def check_lake_root(writes: bool) -> None:
             f"the lake {root} is read-only for this user; writes would fail half-way. Fix its "
             f"permissions (chmod u+w) or point {LAKE_ENV} at a writable copy"
         )
+
+
+def failure_reason(error: Any) -> str:
+    """A failed step's reason in one line: the first line of the root error (a multi-line
+    message leads with what matters; its last line may be a table border), without the
+    exception's module path."""
+    import re
+
+    cause = error.cause if error.cause is not None else error
+    lines = [line for line in (cause.message or error.message).splitlines() if line.strip()]
+    if not lines:
+        return "failed"
+    return re.sub(r"^(?:\w+\.)+(?=\w+: )", "", lines[0].strip())
+
+
+def check_backfill_args(start: Any, end: Any, datasets: Any, venues: Any, every: Any) -> None:
+    """Stop on a flag that would be ignored or fail later: every ``--dataset`` and ``--venue``
+    must name a known one (a typo among repeated flags is not silently dropped), and no day
+    may lie after today (UTC), where no bar has closed yet."""
+    from datetime import UTC, datetime
+
+    market = [k.path for k in every if k.path[0] == "market" and k.path[-1] != "instruments"]
+    known_datasets = sorted({p[-1] for p in market} | {"features"})
+    known_venues = sorted({p[1] for p in market})
+    for flag, given, known in (
+        ("--dataset", datasets, known_datasets),
+        ("--venue", venues, known_venues),
+    ):
+        unknown = [g for g in given or [] if g not in known]
+        if unknown:
+            raise SystemExit(
+                f"{flag} {', '.join(unknown)}: unknown; use one of: {', '.join(known)}"
+            )
+    today = datetime.now(UTC).date()
+    if end > today:
+        raise SystemExit(
+            f"--end {end} is after today ({today} UTC): no bar of it has closed; "
+            f"use --end {today} or leave --end out"
+        )

@@ -168,11 +168,23 @@ def check_lake_root(writes: bool) -> None:
         root.mkdir(parents=True, exist_ok=True)
     if not root.is_dir():
         raise SystemExit(f"{LAKE_ENV}={root} is not a folder; point it at the lake's folder")
-    if writes and not os.access(root, os.W_OK | os.X_OK):
+    if writes and not _writable(root):
         raise SystemExit(
             f"the lake {root} is read-only for this user; writes would fail half-way. Fix its "
             f"permissions (chmod u+w) or point {LAKE_ENV} at a writable copy"
         )
+
+
+def _writable(root: Any) -> bool:
+    """Whether a file can be created in ``root`` (permission bits alone mislead: root ignores
+    them, read-only mounts and special file systems do not)."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=root, prefix=".keel-write-probe-"):
+            return True
+    except OSError:
+        return False
 
 
 def failure_reason(error: Any) -> str:

@@ -31,12 +31,22 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
+def _as_utc(value: datetime) -> datetime:
+    """Times in the config without a zone mean UTC, like every time in Keel."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class GapFault(_Frozen):
     """Bars of one symbol the simulated exchange leaves out, ``start <= ts < end``."""
 
     symbol: str
     start: datetime
     end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
 
     @model_validator(mode="after")
     def _ends_after_it_starts(self) -> GapFault:
@@ -56,6 +66,11 @@ class BarFault(_Frozen):
     ts: datetime
     kind: Literal["spike", "broken"] = "spike"
     factor: float = Field(default=10.0, gt=0)
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
 
 
 class FaultConfig(_Frozen):

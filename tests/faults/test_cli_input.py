@@ -43,9 +43,7 @@ def test_a_range_wholly_in_the_future_is_refused() -> None:
 
 
 def test_one_typo_among_repeated_flags_is_named() -> None:
-    venues = _refused(
-        ["backfill", "--start", TODAY, "--venue", "sim_alpha", "--venue", "sim_btea"]
-    )
+    venues = _refused(["backfill", "--start", TODAY, "--venue", "sim_alpha", "--venue", "sim_btea"])
     datasets = _refused(
         ["backfill", "--start", TODAY, "--dataset", "candles_1h", "--dataset", "candle_1m"]
     )

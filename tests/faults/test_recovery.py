@@ -79,7 +79,8 @@ def test_a_live_holder_is_waited_for_then_named_when_time_runs_out(
         str(err.value)
     )
     assert "gave up after 0s" in str(err.value)
-    assert said and said[0].startswith(f"waiting: pool {POOL} is held by run bbbbbbbb")
+    assert said
+    assert said[0].startswith(f"waiting: pool {POOL} is held by run bbbbbbbb")
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED  # type: ignore[union-attr]
 
 

@@ -4,6 +4,7 @@ rule or key that failed and the fix."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ def _edit(frame: pl.DataFrame, **columns: Any) -> pl.DataFrame:
     return frame.with_columns(**columns)
 
 
-LAKE_CASES = {
+Edit = Callable[[pl.DataFrame], pl.DataFrame]
+LAKE_CASES: dict[str, tuple[Edit, str]] = {
     "null symbol": (
         lambda f: _edit(
             f, symbol=pl.when(pl.col("ts") == f["ts"][0]).then(None).otherwise(pl.lit("X"))
@@ -121,7 +123,7 @@ def _config(tmp_path: Path, **edits: Any) -> None:
 
 
 FUTURE = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
-CONFIG_CASES = {
+CONFIG_CASES: dict[str, tuple[dict[str, Any], str]] = {
     "cron minute 61": ({"data__refresh_cron": "61 * * * *"}, "data.refresh_cron: "),
     "cron of letters": ({"data__refresh_cron": "a b c d e"}, "minute field"),
     "history in the future": ({"data__history_start": FUTURE}, "is in the future"),

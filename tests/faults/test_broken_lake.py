@@ -68,10 +68,10 @@ def test_a_lost_file_of_one_venue_fails_only_that_venues_checks(tmp_path: Path) 
 
     results = {e.check_name: e for e in again.get_asset_check_evaluations()}
     assert {name for name, e in results.items() if not e.passed} == set()
-    left_out = results["venues_agree"].metadata["venues_left_out"].value
-    assert list(left_out) == ["sim_b"]  # type: ignore[call-overload]
-    assert lost.name in left_out["sim_b"]  # type: ignore[index]
-    assert "keel repair market/candles_1h" in left_out["sim_b"]  # type: ignore[index]
+    left_out: Any = results["venues_agree"].metadata["venues_left_out"].value
+    assert list(left_out) == ["sim_b"]
+    assert lost.name in left_out["sim_b"]
+    assert "keel repair market/candles_1h" in left_out["sim_b"]
 
 
 @pytest.fixture
@@ -106,8 +106,9 @@ def test_a_lost_file_is_named_and_repair_drops_it_and_names_the_backfill(
     after = _cli(["summary"], capsys)
 
     assert summary[0] == 1
-    assert f"{SPEC.name} cannot be read: data file venue=sim_b/month=2024-03-01/{lost.name}" in (
-        summary[2]
+    assert (
+        f"{SPEC.name} cannot be read: data file venue=sim_b/month=2024-03-01/{lost.name}"
+        in (summary[2])
     )
     assert "keel repair market/candles_1h" in summary[2]
     assert "Traceback" not in summary[1] + summary[2]

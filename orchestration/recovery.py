@@ -245,8 +245,40 @@ def prepare_run(
     message and ``$KEEL_POOL_WAIT`` seconds at most) for the pools the run needs, and tag the
     run with this process so a later process can tell if it dies."""
     instance = open_instance()
-    for run in reap_dead_runs(instance):
+    keys = list(keys)
+    reaped = reap_dead_runs(instance)
+    for run in reaped:
         say(f"  run {run.run_id} ({run.job}) died with its process {run.pid}: marked failed")
     limit = float(os.environ.get(POOL_WAIT_ENV) or DEFAULT_POOL_WAIT_S)
     wait_for_pools(instance, asset_pools(asset_graph, keys), limit, say)
+    if reaped:
+        # This run now holds the pools of the tables it writes, so no live writer of ours is
+        # mid-write there: files no version references are a dead run's leftovers.
+        removed = remove_leftovers(keys)
+        if removed:
+            say(f"  removed {removed} files that killed writes left uncommitted")
     return instance, {**(tags or {}), **process_tags()}
+
+
+LEFTOVER_GRACE_S = 60.0  # younger files may belong to a writer outside this instance
+
+
+def remove_leftovers(keys: Iterable[Any], grace_s: float = LEFTOVER_GRACE_S) -> int:
+    """Delete the uncommitted files in the market tables that ``keys`` write (see
+    ``lake.maintenance.stray_files``); returns how many."""
+    from lake import catalog
+    from lake.maintenance import remove_stray_files
+    from lake.store import Lake
+
+    specs = {}
+    for key in keys:
+        path = list(key.path)
+        if path[0] != "market":
+            continue
+        name = path[-1]
+        if name.startswith("candles_"):
+            specs[name] = catalog.candles(name.removeprefix("candles_"))
+        elif name == "funding_rates":
+            specs[name] = catalog.funding_rates()
+    lake = Lake()
+    return sum(len(remove_stray_files(lake, spec, grace_s)) for spec in specs.values())

@@ -92,3 +92,31 @@ def test_a_pid_reused_by_a_later_process_does_not_keep_a_dead_run_alive() -> Non
     assert process_alive(os.getpid(), since=hour_ago) is False
     assert process_alive(os.getpid(), since=time.time()) is True
     assert process_alive(_dead_pid(), since=time.time()) is False
+
+
+def test_leftover_files_of_a_killed_write_are_removed_but_young_ones_kept() -> None:
+    import time
+
+    from dagster import AssetKey
+
+    from lake import catalog
+    from lake.store import Lake
+    from orchestration.recovery import remove_leftovers
+    from tests.faults.writer import candles
+
+    lake = Lake()
+    spec = catalog.candles("1h")
+    lake.upsert(spec, candles("a"))
+    folder = Path(lake.uri(spec)) / "venue=a" / "month=2024-03-01"
+    old, young = folder / "part-killed.parquet", folder / "part-running.parquet"
+    for path in (old, young):
+        path.write_bytes(b"PAR1 half a file")
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    rows = lake.scan(spec).collect().height
+
+    removed = remove_leftovers([AssetKey(["market", "a", "candles_1h"])])
+
+    assert removed == 1
+    assert (old.exists(), young.exists()) == (False, True)
+    assert lake.scan(spec).collect().height == rows == 48

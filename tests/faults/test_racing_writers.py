@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -56,3 +57,32 @@ def test_repair_keeps_one_row_per_key_and_drops_unkeyed_rows_in_one_commit(lake:
     assert table.filter(pl.struct("venue", "symbol", "ts").is_duplicated()).is_empty()
     assert lake.scan(SPEC, version=before).collect().height == 147  # time travel still works
     assert deduplicate(lake, SPEC).version is None  # nothing left to repair
+
+
+def test_processes_opening_a_fresh_instance_at_once_all_run(tmp_path: Path) -> None:
+    codes = []
+    for trial in range(2):
+        home = tmp_path / f"home{trial}"
+        home.mkdir()
+        (home / "dagster.yaml").write_text((PROJECT / "dagster.yaml").read_text())
+        env = {
+            **os.environ,
+            "DAGSTER_HOME": str(home),
+            "KEEL_DAGSTER_STORAGE": str(home / "storage"),
+        }
+        start = time.time() + 5.0
+        openers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.faults.opener", str(start)],
+                cwd=PROJECT,
+                env=env,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(4)
+        ]
+        for opener in openers:
+            _, err = opener.communicate(timeout=120)
+            codes.append((opener.returncode, "Traceback" in err))
+
+    assert codes == [(0, False)] * 8

@@ -21,6 +21,7 @@ setup: $(STAMP)
 demo: $(STAMP)
 	mkdir -p var/dagster
 	$(BIN)/keel demo
+	$(BIN)/keel account-demo
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ccxt_convert
 	$(BIN)/python -m bench.research $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.definitions_load
+	$(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf var

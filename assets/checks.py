@@ -34,6 +34,7 @@ from assets.quality_gates import (
 from orchestration.resources import KeelResource
 from trading.config import KeelConfig, QualityConfig, VenueConfig
 from trading.timeframes import floor_time, timeframe_delta, utc_now
+from trading.venues.kinds import capabilities_of, market_venues
 
 _SAMPLE_ROWS = 10
 _RANGE_START = "dagster/asset_partition_range_start"
@@ -67,9 +68,9 @@ def market_checks(config: KeelConfig) -> list[AssetChecksDefinition]:
     from assets.market import is_swap
 
     out: list[AssetChecksDefinition] = []
-    for venue in config.venues:
+    for venue in market_venues(config.venues):
         swaps = tuple(s for s in venue.instruments if is_swap(s))
-        if config.data.funding_rates and swaps and venue.kind != "replay":
+        if config.data.funding_rates and swaps and capabilities_of(venue).funding_history:
             key = AssetKey([MARKET_GROUP, venue.name, "funding_rates"])
             out.append(_funding_checks(venue, swaps, key, config.quality))
         for timeframe in config.data.timeframes:

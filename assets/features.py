@@ -22,6 +22,7 @@ from dagster import (
 from assets.market import MARKET_GROUP, daily_partitions, is_swap
 from orchestration.resources import KeelResource
 from trading.config import KeelConfig
+from trading.venues.kinds import capabilities_of, market_venues
 
 FEATURES_GROUP = "features"
 
@@ -34,13 +35,16 @@ def features_key(config: KeelConfig) -> AssetKey:
 def feature_assets(config: KeelConfig) -> list[AssetsDefinition]:
     """The features asset of the research timeframe."""
     timeframe = config.data.research_timeframe
-    candle_keys = [AssetKey([MARKET_GROUP, v.name, f"candles_{timeframe}"]) for v in config.venues]
+    candle_keys = [
+        AssetKey([MARKET_GROUP, v.name, f"candles_{timeframe}"])
+        for v in market_venues(config.venues)
+    ]
     deps = list(candle_keys)
     if config.data.funding_rates:
         deps += [
             AssetKey([MARKET_GROUP, v.name, "funding_rates"])
-            for v in config.venues
-            if v.kind != "replay" and any(is_swap(s) for s in v.instruments)
+            for v in market_venues(config.venues)
+            if capabilities_of(v).funding_history and any(is_swap(s) for s in v.instruments)
         ]
 
     @asset(

@@ -20,6 +20,7 @@ from lake.catalog import TableSpec
 from orchestration.resources import KeelResource
 from trading.config import KeelConfig, VenueConfig
 from trading.timeframes import floor_time, timeframe_delta, timeframe_minutes, utc_now
+from trading.venues.kinds import capabilities_of, market_venues
 
 MARKET_GROUP = "market"
 # Bars per write: bounds memory on long minute-bar backfills; each chunk holds whole days.
@@ -40,7 +41,7 @@ def is_swap(symbol: str) -> bool:
 
 def instrument_assets(config: KeelConfig) -> list[AssetsDefinition]:
     """One unpartitioned asset per venue: its markets (precision, limits, fees) in the lake."""
-    return [_instruments_asset(venue) for venue in config.venues]
+    return [_instruments_asset(venue) for venue in market_venues(config.venues)]
 
 
 def _instruments_asset(venue: VenueConfig) -> AssetsDefinition:
@@ -88,11 +89,11 @@ def market_assets(config: KeelConfig) -> list[AssetsDefinition]:
     venue, and funding rates of each venue that lists swaps. Cheap: no venue is built here."""
     partitions = daily_partitions(config)
     out: list[AssetsDefinition] = []
-    for venue in config.venues:
+    for venue in market_venues(config.venues):
         for timeframe in config.data.timeframes:
             out.append(_candles_asset(venue, timeframe, partitions))
         swaps = tuple(s for s in venue.instruments if is_swap(s))
-        if config.data.funding_rates and swaps and venue.kind != "replay":
+        if config.data.funding_rates and swaps and capabilities_of(venue).funding_history:
             out.append(_funding_asset(venue, swaps, partitions))
     return out
 

@@ -52,7 +52,7 @@ def strategy_partitions() -> StaticPartitionsDefinition:
 def research_assets(config: KeelConfig) -> list[AssetsDefinition]:
     """The backtests asset and the leaderboard that ranks them."""
     timeframe = config.data.research_timeframe
-    fees = {v.name: float(getattr(v, "taker_fee", 0.0005)) for v in config.venues}
+    fees = {v.name: float(getattr(v, "taker_fee", None) or 0.0005) for v in config.venues}
 
     @asset(
         key=BACKTESTS,

@@ -96,7 +96,7 @@ def main() -> None:
     trades = raw_trades(n_trades)
     parsed_trades = exchange.parse_trades(trades, market)
     ccxt_s = best_of(repeats, lambda: exchange.parse_trades(trades, market))
-    keel_s = best_of(repeats, lambda: trades_frame(parsed_trades, "binance"))
+    keel_s = best_of(repeats, lambda: trades_frame(parsed_trades, "binance", {}))
     print(
         f"trades: {n_trades:,} rows: ccxt parse {ccxt_s:.3f}s ({n_trades / ccxt_s:,.0f}/s), "
         f"keel frame {keel_s:.3f}s ({n_trades / keel_s:,.0f}/s)"

@@ -90,7 +90,7 @@ def admission_problems(
             kind, column = name.split(":", 1)
             what = "null" if kind == "null" else "empty"
             problems.append(
-                f"{count} rows have a {what} {column!r}: every row needs its key "
-                f"({', '.join(key)}) and partition; fill it or drop those rows"
+                f"{count} rows have a {what} {column!r}: key and partition columns must be "
+                f"not null and not empty ({', '.join(key)}); fill it or drop those rows"
             )
     return problems

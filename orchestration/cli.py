@@ -269,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
     sub.add_parser("check-config", help="validate the config file and exit")
+    from orchestration import cli_account
+
+    cli_account.register(sub)
     cli_lake.register(sub)
     args = parser.parse_args(argv)
 
@@ -280,8 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command not in ("check-config", "docs", "recover"):
             load_config()  # a bad config is reported first, before the lake is looked at
-            cli_lake.check_lake_root(writes=args.command not in ("summary", "history"))
-        handled = cli_lake.run(args)
+            cli_lake.check_lake_root(writes=args.command not in ("summary", "history", "status"))
+        handled = cli_account.run(args)
+        if handled is None:
+            handled = cli_lake.run(args)
         if handled is not None:
             return handled
         if args.command == "check-config":

@@ -7,6 +7,7 @@ import warnings
 
 from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
+from assets.account import account_assets, account_checks, account_job, account_schedule
 from assets.checks import market_checks
 from assets.features import feature_assets
 from assets.market import instrument_assets, market_assets
@@ -31,16 +32,22 @@ def build_definitions(
     job = market_data_job()
     markets = instruments_job()
     research = research_job()
+    account = account_job()
     return Definitions(
         assets=[
             *market_assets(config),
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
+            *account_assets(config),
         ],
-        asset_checks=market_checks(config),
-        jobs=[job, markets, research],
-        schedules=[refresh_schedule(job, config.data.refresh_cron), instruments_schedule(markets)],
+        asset_checks=[*market_checks(config), *account_checks(config)],
+        jobs=[job, markets, research, account],
+        schedules=[
+            refresh_schedule(job, config.data.refresh_cron),
+            instruments_schedule(markets),
+            account_schedule(account, config.account.sync_cron),
+        ],
         sensors=[stale_runs_sensor()],
         resources={"keel": keel or KeelResource(config_path=config_path)},
     )

@@ -6,176 +6,65 @@ Configs are frozen and reject unknown keys, so a typo never silently falls back 
 
 from __future__ import annotations
 
-import math
 import os
-import re
 import tomllib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from trading.configbase import (
+    AccountFaults,
+    CapsConfig,
+    SimAccountFields,
+    VenueConfigBase,
+    _Frozen,
+)
 from trading.timeframes import TIMEFRAME_MINUTES
+from trading.venues.kinds import KINDS, VenueConfig, describe_kinds
+from trading.venues.kinds.ccxt import CcxtVenueConfig
+from trading.venues.kinds.paper import PaperVenueConfig
+from trading.venues.kinds.replay import ReplayVenueConfig
+from trading.venues.kinds.sim import BarFault, FaultConfig, GapFault, SimVenueConfig
 
 CONFIG_ENV = "KEEL_CONFIG"
-VENUE_KINDS = ("sim", "replay", "ccxt")
+VENUE_KINDS = tuple(KINDS)
+
+__all__ = [
+    "AccountConfig",
+    "AccountFaults",
+    "BarFault",
+    "CapsConfig",
+    "CcxtVenueConfig",
+    "ConfigError",
+    "FaultConfig",
+    "GapFault",
+    "KeelConfig",
+    "PaperVenueConfig",
+    "ReplayVenueConfig",
+    "SimAccountFields",
+    "SimVenueConfig",
+    "VenueConfig",
+    "VenueConfigBase",
+    "default_config_path",
+    "load_config",
+    "parse_config",
+]
 
 
 class ConfigError(ValueError):
     """A config problem, phrased as: which file, which key, what is wrong, what to do."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+def _valid_cron(value: str) -> str:
+    from trading.cron import cron_problem
 
-
-def _as_utc(value: datetime) -> datetime:
-    """Times in the config without a zone mean UTC, like every time in Keel."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class GapFault(_Frozen):
-    """Bars of one symbol the simulated exchange leaves out, ``start <= ts < end``."""
-
-    symbol: str
-    start: datetime
-    end: datetime
-
-    @field_validator("start", "end")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return _as_utc(value)
-
-    @model_validator(mode="after")
-    def _ends_after_it_starts(self) -> GapFault:
-        if self.end <= self.start:
-            raise ValueError(
-                f"gap of {self.symbol} ends ({self.end}) before it starts ({self.start}); "
-                "swap start and end"
-            )
-        return self
-
-
-class BarFault(_Frozen):
-    """One bar the simulated exchange corrupts: ``spike`` multiplies its prices by ``factor``
-    (plausible-looking but wrong), ``broken`` puts its low above its high."""
-
-    symbol: str
-    ts: datetime
-    kind: Literal["spike", "broken"] = "spike"
-    factor: float = Field(default=10.0, gt=0)
-
-    @field_validator("ts")
-    @classmethod
-    def _utc(cls, value: datetime) -> datetime:
-        return _as_utc(value)
-
-
-class FaultConfig(_Frozen):
-    """Faults a simulated venue injects on request, to test data-quality gates end to end."""
-
-    gaps: tuple[GapFault, ...] = ()
-    bars: tuple[BarFault, ...] = ()
-    duplicates: bool = Field(default=False, description="repeat the last bars of every fetch")
-    out_of_order: bool = Field(default=False, description="return every fetch shuffled")
-
-
-class SimVenueConfig(_Frozen):
-    """A simulated exchange over the seeded synthetic market."""
-
-    kind: Literal["sim"]
-    name: str
-    instruments: tuple[str, ...] = Field(min_length=1)
-    liquidity: float = Field(default=1.0, gt=0, description="relative depth: scales volume")
-    basis_bps: float = Field(default=5.0, ge=0, description="std of the price basis vs the market")
-    maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
-    taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
-    starting_balances: dict[str, float] = Field(default_factory=lambda: {"USDT": 100_000.0})
-    faults: FaultConfig = FaultConfig()
-
-    @field_validator("starting_balances")
-    @classmethod
-    def _balances_are_amounts(cls, value: dict[str, float]) -> dict[str, float]:
-        for asset, amount in value.items():
-            if not math.isfinite(amount) or amount < 0:
-                raise ValueError(
-                    f"starting balance of {asset} is {amount}; use a finite amount >= 0"
-                )
-        return value
-
-    @model_validator(mode="after")
-    def _faults_name_listed_symbols(self) -> SimVenueConfig:
-        listed = set(self.instruments)
-        faults: list[GapFault | BarFault] = [*self.faults.gaps, *self.faults.bars]
-        for fault in faults:
-            if fault.symbol not in listed:
-                raise ValueError(
-                    f"a fault names {fault.symbol!r}, which {self.name} does not list; "
-                    f"use one of: {', '.join(self.instruments)}"
-                )
-        return self
-
-
-class ReplayVenueConfig(_Frozen):
-    """A venue that serves recorded candles from a parquet or feather file."""
-
-    kind: Literal["replay"]
-    name: str
-    path: str
-    instruments: tuple[str, ...] = Field(min_length=1)
-    maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
-    taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
-
-
-class CcxtVenueConfig(_Frozen):
-    """A real exchange account through ccxt. Credentials are the *names* of environment
-    variables; their values never appear in this file, the repo, logs or the lake."""
-
-    kind: Literal["ccxt"]
-    name: str
-    exchange: str = Field(description="ccxt exchange id, e.g. binance, okx, bybit")
-    market_type: Literal["spot", "swap"] = "spot"
-    instruments: tuple[str, ...] = Field(min_length=1)
-    sandbox: bool = False
-    trading_enabled: bool = False
-    options: dict[str, Any] = Field(default_factory=dict)
-    api_key_env: str | None = None
-    secret_env: str | None = None
-    password_env: str | None = None
-    page_limit: int | None = Field(default=None, gt=0)
-    balance_params: dict[str, Any] = Field(
-        default_factory=dict, description='ccxt fetch_balance params, e.g. {type = "funding"}'
-    )
-    timeout_ms: int = Field(default=15_000, gt=0)
-
-    @field_validator("api_key_env", "secret_env", "password_env")
-    @classmethod
-    def _looks_like_a_variable_name(cls, value: str | None) -> str | None:
-        # The message never repeats the value: it may be a pasted credential.
-        if value is not None and not is_variable_name(value):
-            raise ValueError(
-                "must name an environment variable (its NAME: capital letters, digits and "
-                "underscores, words of at most 20 characters, e.g. BINANCE_API_KEY), not the "
-                "credential itself; if you pasted a key here, revoke it and export it instead"
-            )
-        return value
-
-
-_VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9]{0,19}(_[A-Z0-9]{1,20})*")
-
-
-def is_variable_name(value: str) -> bool:
-    """Whether ``value`` reads as an environment variable's name (``BINANCE_API_KEY``) rather
-    than a credential: capital words joined by underscores, none longer than 20 characters,
-    64 at most (exchange keys are long runs of mixed-case letters and digits)."""
-    return len(value) <= 64 and _VARIABLE_NAME.fullmatch(value) is not None
-
-
-VenueConfig = Annotated[
-    SimVenueConfig | ReplayVenueConfig | CcxtVenueConfig, Field(discriminator="kind")
-]
+    problem = cron_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
 
 
 class DataConfig(_Frozen):
@@ -204,12 +93,7 @@ class DataConfig(_Frozen):
     @field_validator("refresh_cron")
     @classmethod
     def _cron_is_valid(cls, value: str) -> str:
-        from trading.cron import cron_problem
-
-        problem = cron_problem(value)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
+        return _valid_cron(value)
 
     @field_validator("history_start")
     @classmethod
@@ -258,6 +142,21 @@ class QualityConfig(_Frozen):
     )
 
 
+class AccountConfig(_Frozen):
+    """The ledger: how often every venue's account is synced and how it is valued."""
+
+    sync_cron: str = Field(default="*/5 * * * *", description="account sync schedule")
+    currency: str = Field(default="USDT", description="the account currency equity is valued in")
+    stale_minutes: int = Field(
+        default=180, ge=1, description="a price older than this is flagged as stale"
+    )
+
+    @field_validator("sync_cron")
+    @classmethod
+    def _cron_is_valid(cls, value: str) -> str:
+        return _valid_cron(value)
+
+
 class SimulationConfig(_Frozen):
     """The synthetic market every simulated venue quotes around."""
 
@@ -271,6 +170,7 @@ class KeelConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
+    account: AccountConfig = AccountConfig()
 
     @model_validator(mode="after")
     def _unique_venue_names(self) -> KeelConfig:
@@ -339,10 +239,10 @@ def _explain(exc: ValidationError, path: Path, raw: dict[str, Any]) -> ConfigErr
         elif kind == "union_tag_invalid":
             lines.append(
                 f"  {where}.kind: unknown venue kind {err['input'].get('kind')!r}; "
-                "use one of: sim, replay"
+                f"use one of: {describe_kinds()}"
             )
         elif kind == "union_tag_not_found":
-            lines.append(f'  {where}: missing \'kind\'; set kind = "sim" or "replay"')
+            lines.append(f"  {where}: missing 'kind'; set kind to one of: {describe_kinds()}")
         elif kind == "missing":
             lines.append(f"  {where}: required key is missing; add it")
         else:

@@ -59,6 +59,7 @@ BALANCES: Mapping[str, pl.DataType] = {
     "free": pl.Float64(),
     "used": pl.Float64(),
     "total": pl.Float64(),
+    "debt": pl.Float64(),  # borrowed (margin loans); equity counts total - debt
 }
 
 POSITIONS: Mapping[str, pl.DataType] = {
@@ -66,7 +67,7 @@ POSITIONS: Mapping[str, pl.DataType] = {
     "symbol": pl.String(),
     "size": pl.Float64(),  # signed, in base units: long > 0, short < 0
     "entry_price": pl.Float64(),
-    "mark_price": pl.Float64(),
+    "mark_price": pl.Float64(),  # null when the venue did not say: never read as 0
     "unrealized_pnl": pl.Float64(),
 }
 

@@ -143,7 +143,7 @@ CONFIG_CASES: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "negative balance": (
         {"venues__0__starting_balances": {"USDT": -5.0}},
-        "starting balance of USDT is -5.0; use a finite amount >= 0",
+        "starting_balances['USDT'] must be >= 0, got -5.0",
     ),
 }
 

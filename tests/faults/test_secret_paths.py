@@ -15,6 +15,7 @@ from orchestration.cli import main
 from tests.trading import recorded
 from trading.config import parse_config
 from trading.venues import factory
+from trading.venues.kinds import ccxt as ccxt_kind  # where the ccxt builder lives
 
 PASTED_KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 OKX_KEY = "KEELOKXKEY-visible-if-leaked-11111"
@@ -78,7 +79,7 @@ def _okx_venue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     monkeypatch.setenv("KEEL_TEST_OKX_KEY", OKX_KEY)
     monkeypatch.setenv("KEEL_TEST_OKX_SECRET", OKX_SECRET)
     monkeypatch.setenv("KEEL_TEST_OKX_PASSPHRASE", OKX_PASSPHRASE)
-    original = factory.build_ccxt_exchange
+    original = ccxt_kind.build_ccxt_exchange
 
     def build(venue: Any) -> Any:
         exchange = original(venue)
@@ -92,7 +93,7 @@ def _okx_venue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         recorded.over_http(exchange, lambda url, method, headers, body: balance)
         return exchange
 
-    monkeypatch.setattr(factory, "build_ccxt_exchange", build)
+    monkeypatch.setattr(ccxt_kind, "build_ccxt_exchange", build)
     raw: dict[str, Any] = {
         "data": {"history_start": "2024-01-01", "timeframes": ["1h"]},
         "venues": [

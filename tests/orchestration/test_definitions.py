@@ -10,6 +10,7 @@ from dagster import AssetKey, Definitions
 
 from orchestration.definitions import defs
 from trading.config import load_config
+from trading.venues.kinds import market_venues
 
 ROOT = Path(__file__).parents[2]
 
@@ -20,21 +21,24 @@ def test_all_definitions_load_and_validate() -> None:
     Definitions.validate_loadable(loaded)
     config = load_config(ROOT / "keel.toml")
     keys = loaded.resolve_asset_graph().get_all_asset_keys()
+    markets = market_venues(config.venues)  # a paper venue stores no market data
     expected = (
         {
             AssetKey(["market", v.name, f"candles_{tf}"])
-            for v in config.venues
+            for v in markets
             for tf in config.data.timeframes
         }
         | {
             AssetKey(["market", v.name, dataset])
-            for v in config.venues
+            for v in markets
             for dataset in ("funding_rates", "instruments")
         }
         | {
             AssetKey(["features", "features_1h"]),
             AssetKey(["research", "backtests"]),
             AssetKey(["research", "leaderboard"]),
+            AssetKey(["account", "sync"]),
+            AssetKey(["account", "ledger"]),
         }
     )
     assert keys == expected
@@ -42,6 +46,7 @@ def test_all_definitions_load_and_validate() -> None:
     assert loaded.resolve_job_def("research") is not None
     assert loaded.resolve_job_def("instruments") is not None
     assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
+    assert loaded.resolve_schedule_def("account_sync").cron_schedule == "*/5 * * * *"
 
 
 def test_loading_definitions_imports_no_heavy_or_network_library() -> None:

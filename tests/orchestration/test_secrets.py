@@ -16,7 +16,7 @@ from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from tests.trading import recorded
 from trading.config import load_config
-from trading.venues import factory
+from trading.venues.kinds import ccxt as factory  # where the ccxt builder lives
 
 FAKE_KEY = "KEELSECRETKEY-visible-if-leaked-1234567890"
 FAKE_SECRET = "KEELSECRETSECRET-visible-if-leaked-0987654321"

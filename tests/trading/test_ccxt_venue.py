@@ -129,7 +129,7 @@ def test_funding_rate_history_pages_through_the_recorded_series() -> None:
     venue = _venue(ex, ["XRP/USDT:USDT"], page_limit=25)
 
     rates = venue.fetch_funding_rates(
-        "XRP/USDT:USDT", datetime(2021, 11, 18, tzinfo=UTC), datetime(2021, 12, 19, tzinfo=UTC)
+        "XRP/USDT:USDT", datetime(2021, 11, 18, tzinfo=UTC), datetime(2021, 12, 18, 8, tzinfo=UTC)
     )
 
     assert dict(rates.schema) == dict(frames.FUNDING_RATES)
@@ -404,11 +404,12 @@ def test_candles_frame_matches_a_plain_row_by_row_reference() -> None:
 
 
 @pytest.mark.parametrize(
-    ("exchange_id", "symbol", "path", "expected"),
+    ("exchange_id", "symbol", "base_amount", "path", "expected"),
     [
         (
             "okx",
             "BTC/USDT:USDT",
+            0.0001,  # BTC; OKX's BTC-USDT-SWAP contract is 0.01 BTC, so 0.01 contracts
             "/api/v5/trade/batch-orders",
             {
                 "instId": "BTC-USDT-SWAP",
@@ -422,6 +423,7 @@ def test_candles_frame_matches_a_plain_row_by_row_reference() -> None:
         (
             "bybit",
             "LTC/USDT",
+            0.2,
             "/v5/order/create",
             {
                 "symbol": "LTCUSDT",
@@ -435,8 +437,8 @@ def test_candles_frame_matches_a_plain_row_by_row_reference() -> None:
         ),
     ],
 )
-def test_okx_and_bybit_order_requests_carry_the_client_order_id(
-    exchange_id: str, symbol: str, path: str, expected: dict[str, str]
+def test_okx_and_bybit_order_requests_carry_the_client_order_id_and_contracts(
+    exchange_id: str, symbol: str, base_amount: float, path: str, expected: dict[str, str]
 ) -> None:
     import json
 
@@ -445,10 +447,7 @@ def test_okx_and_bybit_order_requests_carry_the_client_order_id(
     ex.httpsProxy = "http://127.0.0.1:9"
     ex.fetch = type(ex).fetch.__get__(ex)
     venue = _venue(ex, [symbol], trading_enabled=True)
-    amount, price = (
-        float(expected.get("sz") or expected["qty"]),
-        float(expected.get("px") or expected["price"]),
-    )
+    amount, price = base_amount, float(expected.get("px") or expected["price"])
 
     with pytest.raises(HaltError, match="InvalidProxySettings"):
         venue.create_order(

@@ -22,10 +22,12 @@ def _parse(raw: dict[str, Any], tmp_path: Path) -> None:
     parse_config(raw, tmp_path / "keel.toml")
 
 
-def test_shipped_config_loads_with_three_sim_venues_and_ten_plus_instruments() -> None:
+def test_shipped_config_loads_with_three_sim_venues_a_paper_venue_and_ten_plus_instruments() -> (
+    None
+):
     config = load_config(Path(__file__).parents[2] / "keel.toml")
 
-    assert [v.kind for v in config.venues] == ["sim", "sim", "sim"]
+    assert [v.kind for v in config.venues] == ["sim", "sim", "sim", "paper"]
     symbols = {s for v in config.venues for s in v.instruments}
     assert len(symbols) >= 10
     assert any(":" in s for s in symbols)

@@ -13,6 +13,8 @@ from tests.trading.recorded import exchange, replay
 from trading.venues.base import (
     BackoffError,
     HaltError,
+    OrderOutcomeUnknownError,
+    OrderRejectedError,
     RetryableError,
     UnknownSymbolError,
     VenueError,
@@ -34,9 +36,10 @@ from trading.venues.errors import RetryPolicy, call_with_retries, translate
         (ccxt.AuthenticationError, HaltError),
         (ccxt.PermissionDenied, HaltError),
         (ccxt.AccountSuspended, HaltError),
-        (ccxt.InsufficientFunds, HaltError),
-        (ccxt.InvalidOrder, HaltError),
-        (ccxt.OrderNotFound, HaltError),
+        (ccxt.InsufficientFunds, OrderRejectedError),
+        (ccxt.InvalidOrder, OrderRejectedError),
+        (ccxt.OrderNotFound, OrderRejectedError),
+        (ccxt.OrderImmediatelyFillable, OrderRejectedError),
         (ccxt.BadSymbol, UnknownSymbolError),
         (ccxt.BadRequest, HaltError),
         (ccxt.NotSupported, HaltError),
@@ -80,7 +83,11 @@ def test_transient_errors_are_retried_with_growing_delays_then_succeed() -> None
     fn = _failing([ccxt.RequestTimeout("t"), ccxt.NetworkError("n")])
 
     out = call_with_retries(
-        fn, venue="v", call="c", policy=RetryPolicy(retries=4, base_delay=0.5), sleep=sleeps.append
+        fn,
+        venue="v",
+        call="c",
+        policy=RetryPolicy(retries=4, base_delay=0.5, jitter=0.0),
+        sleep=sleeps.append,
     )
 
     assert out == "ok"
@@ -95,7 +102,7 @@ def test_rate_limits_back_off_longer_than_network_errors() -> None:
         fn,
         venue="v",
         call="c",
-        policy=RetryPolicy(retries=4, base_delay=0.5, backoff_delay=5.0),
+        policy=RetryPolicy(retries=4, base_delay=0.5, backoff_delay=5.0, jitter=0.0),
         sleep=sleeps.append,
     )
 
@@ -119,21 +126,21 @@ def test_retries_stop_after_the_policy_limit_with_the_translated_error() -> None
     assert len(sleeps) == 3
 
 
-def test_halting_errors_are_never_retried() -> None:
+def test_rejections_are_never_retried() -> None:
     calls = {"n": 0}
 
     def refused() -> str:
         calls["n"] += 1
         raise ccxt.InsufficientFunds("balance too low")
 
-    with pytest.raises(HaltError):
+    with pytest.raises(OrderRejectedError, match="insufficient_funds"):
         call_with_retries(refused, venue="v", call="c", policy=RetryPolicy(), sleep=lambda s: None)
 
     assert calls["n"] == 1
 
 
 def test_delays_are_capped() -> None:
-    policy = RetryPolicy(base_delay=1.0, backoff_delay=10.0, max_delay=30.0)
+    policy = RetryPolicy(base_delay=1.0, backoff_delay=10.0, max_delay=30.0, jitter=0.0)
 
     assert policy.delay(BackoffError("v", "c", "m"), 5) == 30.0
     assert policy.delay(RetryableError("v", "c", "m"), 2) == 4.0
@@ -154,7 +161,7 @@ def test_the_venue_retries_reads_through_the_policy() -> None:
         "b",
         ex,
         ["BTC/USDT"],
-        policy=RetryPolicy(retries=2, base_delay=1, backoff_delay=7),
+        policy=RetryPolicy(retries=2, base_delay=1, backoff_delay=7, jitter=0.0),
         sleep=sleeps.append,
     )
 
@@ -170,7 +177,39 @@ def test_order_creation_is_not_retried_on_a_timeout() -> None:
     venue = CcxtVenue("b", ex, ["SOL/USDT"], trading_enabled=True, sleep=lambda s: None)
     from trading.venues.base import OrderRequest
 
-    with pytest.raises(RetryableError):
+    with pytest.raises(OrderOutcomeUnknownError, match="fetch_order"):
         venue.create_order(OrderRequest("SOL/USDT", "buy", 0.05, "cid", "limit", 100.0))
 
     assert len(network.requests) == 1
+
+
+def test_an_ip_ban_418_halts_at_once_instead_of_backing_off() -> None:
+    """Binance answers 418 once an IP is banned; every further request prolongs the ban."""
+    calls = {"n": 0}
+    body = '{"code":-1003,"msg":"Way too many requests; IP banned until 1700000000000."}'
+
+    def banned() -> str:
+        calls["n"] += 1
+        raise ccxt.DDoSProtection(f"binance GET https://api.binance.com/api/v3/klines 418 {body}")
+
+    with pytest.raises(HaltError, match="banned this IP"):
+        call_with_retries(banned, venue="v", call="c", policy=RetryPolicy(), sleep=lambda s: None)
+
+    assert calls["n"] == 1
+
+
+def test_retry_delays_are_jittered_within_the_policy_fraction() -> None:
+    draws = iter([0.0, 0.5, 0.999])
+    sleeps: list[float] = []
+    fn = _failing([ccxt.RequestTimeout("t")] * 3)
+
+    call_with_retries(
+        fn,
+        venue="v",
+        call="c",
+        policy=RetryPolicy(retries=4, base_delay=1.0, jitter=0.5),
+        sleep=sleeps.append,
+        draw=lambda: next(draws),
+    )
+
+    assert sleeps == pytest.approx([1.0, 2.0 * 0.75, 4.0 * (1 - 0.5 * 0.999)])

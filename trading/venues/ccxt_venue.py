@@ -8,9 +8,9 @@ order placement is refused unless trading was explicitly enabled.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
@@ -20,103 +20,41 @@ import polars as pl
 from trading import frames
 from trading.timeframes import timeframe_minutes, utc_now
 from trading.venues.base import (
+    Capabilities,
     HaltError,
     Instrument,
     Order,
     OrderRequest,
+    PayloadError,
+    RetryableError,
     UnknownSymbolError,
 )
+from trading.venues.ccxt_orders import CcxtOrders
+from trading.venues.ccxt_parse import (
+    balances_frame,
+    ohlcv_frame,
+    order_record,
+    positions_frame,
+    trades_frame,
+)
+from trading.venues.client_ids import rule_for
 from trading.venues.errors import RetryPolicy, call_with_retries
 from trading.venues.secrets import redact
+
+__all__ = ["CcxtVenue", "ohlcv_frame", "trades_frame"]
 
 T = TypeVar("T")
 DEFAULT_POLICY = RetryPolicy()
 _DEFAULT_OHLCV_LIMIT = 500
 _DEFAULT_FUNDING_LIMIT = 100
-_ORDER_STATUS = {
-    "open": "open",
-    "closed": "closed",
-    "canceled": "canceled",
-    "expired": "canceled",
-    "rejected": "rejected",
-}
+_FUNDING_PERIOD_MS = 8 * 3_600_000  # the longest common funding interval
 
 
 def _ms(ts: datetime) -> int:
     return int(ts.timestamp() * 1000)
 
 
-def ohlcv_frame(
-    rows: Sequence[Sequence[Any]], venue: str, symbol: str, timeframe: str
-) -> pl.DataFrame:
-    """ccxt's unified OHLCV rows as a frame in the ``CANDLES`` layout (no per-row Python)."""
-    if not rows:
-        return frames.empty(frames.CANDLES)
-    raw = pl.DataFrame(
-        rows,
-        schema={
-            "ms": pl.Int64,
-            "open": pl.Float64,
-            "high": pl.Float64,
-            "low": pl.Float64,
-            "close": pl.Float64,
-            "volume": pl.Float64,
-        },
-        orient="row",
-    )
-    ts = pl.from_epoch("ms", time_unit="ms").dt.cast_time_unit("us").dt.replace_time_zone("UTC")
-    return raw.select(
-        pl.lit(venue).alias("venue"),
-        pl.lit(symbol).alias("symbol"),
-        pl.lit(timeframe).alias("timeframe"),
-        ts.alias("ts"),
-        ts.dt.date().alias("date"),
-        "open",
-        "high",
-        "low",
-        "close",
-        "volume",
-    )
-
-
-def trades_frame(trades: Sequence[dict[str, Any]], venue: str) -> pl.DataFrame:
-    """ccxt's unified trades (own fills) as a frame in the ``FILLS`` layout."""
-    if not trades:
-        return frames.empty(frames.FILLS)
-    raw = pl.DataFrame(
-        {
-            "symbol": [t["symbol"] for t in trades],
-            "fill_id": [str(t["id"]) for t in trades],
-            "order_id": [None if t.get("order") is None else str(t["order"]) for t in trades],
-            "client_order_id": [_client_id(t) for t in trades],
-            "side": [t["side"] for t in trades],
-            "amount": [t["amount"] for t in trades],
-            "price": [t["price"] for t in trades],
-            "fee": [(t.get("fee") or {}).get("cost") for t in trades],
-            "fee_asset": [(t.get("fee") or {}).get("currency") for t in trades],
-            "liquidity": [t.get("takerOrMaker") for t in trades],
-            "ms": [t["timestamp"] for t in trades],
-        },
-        schema_overrides={
-            "amount": pl.Float64,
-            "price": pl.Float64,
-            "fee": pl.Float64,
-            "ms": pl.Int64,
-        },
-    )
-    ts = pl.from_epoch("ms", time_unit="ms").dt.cast_time_unit("us").dt.replace_time_zone("UTC")
-    return frames.conform(raw.with_columns(venue=pl.lit(venue), ts=ts), frames.FILLS)
-
-
-def _client_id(item: dict[str, Any]) -> str | None:
-    value = item.get("clientOrderId")
-    if value is None:
-        info = item.get("info") or {}
-        value = info.get("clientOrderId") or info.get("clOrdId") or info.get("orderLinkId")
-    return None if value in (None, "") else str(value)
-
-
-class CcxtVenue:
+class CcxtVenue(CcxtOrders):
     """One account on a ccxt exchange."""
 
     def __init__(
@@ -128,9 +66,11 @@ class CcxtVenue:
         trading_enabled: bool = False,
         page_limit: int | None = None,
         balance_params: dict[str, Any] | None = None,
+        capabilities: Capabilities | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self._name = name
         self._exchange = exchange
@@ -141,11 +81,25 @@ class CcxtVenue:
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
+        self._draw = draw
         self._markets_loaded = False
+        self._caps = capabilities or Capabilities(
+            market_data=True,
+            funding_history=True,
+            account=True,
+            trading=trading_enabled,
+            post_only=True,
+            reduce_only=True,
+            time_in_force=frozenset({"GTC", "IOC", "FOK"}),
+        )
 
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._caps
 
     @property
     def exchange(self) -> Any:
@@ -155,7 +109,13 @@ class CcxtVenue:
     def _call(self, call: str, fn: Callable[[], T], retries: bool = True) -> T:
         policy = self._policy if retries else RetryPolicy(retries=0)
         return call_with_retries(
-            fn, venue=self._name, call=call, policy=policy, redact=redact, sleep=self._sleep
+            fn,
+            venue=self._name,
+            call=call,
+            policy=policy,
+            redact=redact,
+            sleep=self._sleep,
+            draw=self._draw,
         )
 
     # ----------------------------------------------------------------- markets
@@ -180,7 +140,26 @@ class CcxtVenue:
                 call,
                 f"{self._exchange.id} does not list {symbol!r}; fix the venue's instruments",
             )
+        if not (market.get("spot") or market.get("swap")):
+            kind = market.get("type") or "derivative"
+            raise UnknownSymbolError(
+                self._name,
+                call,
+                f"{symbol!r} is a {kind} market; Keel trades spot and perpetual swaps only "
+                "(dated futures and options would be mislabelled): remove it from instruments",
+            )
+        if market.get("inverse"):
+            raise UnknownSymbolError(
+                self._name,
+                call,
+                f"{symbol!r} is an inverse (coin-margined) swap, sized in USD contracts; Keel "
+                "supports linear swaps (e.g. BTC/USDT:USDT): remove it from instruments",
+            )
         return dict(market)
+
+    def _contract_size(self, symbol: str) -> float:
+        market = self.markets().get(symbol) or {}
+        return float(market.get("contractSize") or 1.0) if market.get("contract") else 1.0
 
     def _step(self, value: Any) -> float:
         if value is None:
@@ -194,6 +173,7 @@ class CcxtVenue:
         for symbol in self._symbols:
             m = self._market(symbol, "instruments")
             limits = m.get("limits") or {}
+            size = float(m.get("contractSize") or 1.0) if m.get("contract") else 1.0
             out.append(
                 Instrument(
                     venue=self._name,
@@ -202,10 +182,10 @@ class CcxtVenue:
                     quote=m["quote"],
                     settle=m.get("settle") or m["quote"],
                     kind="swap" if m.get("swap") else "spot",
-                    contract_size=float(m.get("contractSize") or 1.0),
+                    contract_size=size,
                     price_step=self._step((m.get("precision") or {}).get("price")),
-                    amount_step=self._step((m.get("precision") or {}).get("amount")),
-                    min_amount=float((limits.get("amount") or {}).get("min") or 0.0),
+                    amount_step=self._step((m.get("precision") or {}).get("amount")) * size,
+                    min_amount=float((limits.get("amount") or {}).get("min") or 0.0) * size,
                     min_notional=float((limits.get("cost") or {}).get("min") or 0.0),
                     maker_fee=float(m.get("maker") or 0.0),
                     taker_fee=float(m.get("taker") or 0.0),
@@ -235,6 +215,7 @@ class CcxtVenue:
         end: datetime,
         limit: int,
         step_ms: int,
+        period_ms: int | None = None,
     ) -> list[Any]:
         """since/limit paging: advance past the newest row of each page, stop at ``end`` or the
         present, keep the last copy of a timestamp seen on two pages."""
@@ -242,7 +223,9 @@ class CcxtVenue:
         now_ms = _ms(self._clock())
         seen: dict[int, Any] = {}
         while since < end_ms:
-            page = self._call(call, partial(fetch, since, limit))
+            # a row should exist between `since` and the end (rows come every `period_ms`)
+            expect = since + (period_ms or step_ms) <= min(end_ms, now_ms)
+            page = self._call(call, partial(self._nonempty, call, fetch, since, limit, expect))
             if not page:
                 break
             for row in page:
@@ -256,6 +239,26 @@ class CcxtVenue:
             if since > now_ms:
                 break
         return [seen[k] for k in sorted(seen) if _ms(start) <= k < end_ms]
+
+    def _nonempty(
+        self,
+        call: str,
+        fetch: Callable[[int, int], list[Any]],
+        since: int,
+        limit: int,
+        expect: bool,
+    ) -> list[Any]:
+        """One page; empty where rows must exist is retryable, never the end of history (ccxt
+        hands back an unparseable 200 response, truncated JSON or an HTML page, as [])."""
+        page = fetch(since, limit)
+        if not page and expect:
+            raise RetryableError(
+                self._name,
+                call,
+                f"empty page at {datetime.fromtimestamp(since / 1000, UTC):%Y-%m-%d %H:%M} before "
+                "the end of the requested range (an unreadable response?); retrying",
+            )
+        return page
 
     def fetch_candles(
         self, symbol: str, timeframe: str, start: datetime, end: datetime
@@ -287,6 +290,7 @@ class CcxtVenue:
             end,
             self._limit(market, "fetchFundingRateHistory", _DEFAULT_FUNDING_LIMIT),
             1,
+            _FUNDING_PERIOD_MS,
         )
         if not rows:
             return frames.empty(frames.FUNDING_RATES)
@@ -315,71 +319,30 @@ class CcxtVenue:
         balance = self._call(
             "fetch_balance", lambda: self._exchange.fetch_balance(self._balance_params)
         )
-        rows = []
-        for asset, total in sorted((balance.get("total") or {}).items()):
-            if not total:
-                continue
-            rows.append(
-                {
-                    "venue": self._name,
-                    "asset": asset,
-                    "free": float((balance.get("free") or {}).get(asset) or 0.0),
-                    "used": float((balance.get("used") or {}).get(asset) or 0.0),
-                    "total": float(total),
-                }
-            )
-        return (
-            pl.DataFrame(rows, schema=dict(frames.BALANCES))
-            if rows
-            else frames.empty(frames.BALANCES)
-        )
+        return balances_frame(balance, self._name)
 
     def fetch_positions(self) -> pl.DataFrame:
         swaps = [s for s in self._symbols if self._market(s, "fetch_positions").get("swap")]
         if not swaps:
             return frames.empty(frames.POSITIONS)
-        positions = self._call("fetch_positions", lambda: self._exchange.fetch_positions(swaps))
-        rows = []
-        for p in positions:
-            contracts = float(p.get("contracts") or 0.0)
-            if contracts == 0:
-                continue
-            size = contracts * float(p.get("contractSize") or 1.0)
-            rows.append(
-                {
-                    "venue": self._name,
-                    "symbol": p["symbol"],
-                    "size": -size if p.get("side") == "short" else size,
-                    "entry_price": float(p.get("entryPrice") or 0.0),
-                    "mark_price": float(p.get("markPrice") or 0.0),
-                    "unrealized_pnl": float(p.get("unrealizedPnl") or 0.0),
-                }
+        if rule_for(self._exchange.id) is rule_for("bybit"):  # bybit takes one symbol per call
+            batches = [[s] for s in swaps]
+        else:
+            batches = [swaps]
+        positions: list[Any] = []
+        for batch in batches:
+            positions += self._call(
+                "fetch_positions", partial(self._exchange.fetch_positions, batch)
             )
-        return (
-            pl.DataFrame(rows, schema=dict(frames.POSITIONS))
-            if rows
-            else frames.empty(frames.POSITIONS)
-        )
+        sizes = {s: self._contract_size(s) for s in swaps}
+        out = positions_frame(positions, self._name, sizes)
+        return out.filter(pl.col("symbol").is_in(swaps))
 
-    def _order_record(self, o: dict[str, Any], request: OrderRequest | None = None) -> Order:
-        """ccxt's order as an ``Order``; some exchanges acknowledge a new order with ids only
-        (bybit), so what the exchange left out comes from the request that was sent."""
-        ms = o.get("timestamp") or _ms(self._clock())
-        price = o.get("price")
-        if price is None and request is not None:
-            price = request.price
-        return Order(
-            venue=self._name,
-            symbol=o.get("symbol") or (request.symbol if request else ""),
-            client_order_id=_client_id(o) or (request.client_order_id if request else ""),
-            order_id=str(o["id"]),
-            side=o.get("side") or (request.side if request else "buy"),
-            type=o.get("type") or (request.type if request else "limit"),
-            amount=float(o.get("amount") or (request.amount if request is not None else 0.0)),
-            price=None if price is None else float(price),
-            filled=float(o.get("filled") or 0.0),
-            status=_ORDER_STATUS.get(o.get("status") or "open", "open"),  # type: ignore[arg-type]
-            ts=datetime.fromtimestamp(ms / 1000, tz=UTC),
+    def _record(
+        self, o: dict[str, Any], call: str, symbol: str, request: OrderRequest | None = None
+    ) -> Order:
+        return order_record(
+            o, self._name, call, self._contract_size(symbol), self._clock(), request
         )
 
     def fetch_open_orders(self) -> pl.DataFrame:
@@ -389,7 +352,7 @@ class CcxtVenue:
                 "fetch_open_orders", partial(self._exchange.fetch_open_orders, symbol)
             )
             for o in orders:
-                r = self._order_record(o)
+                r = self._record(o, "fetch_open_orders", symbol)
                 rows.append({f: getattr(r, f) for f in frames.ORDERS})
         if not rows:
             return frames.empty(frames.ORDERS)
@@ -398,49 +361,14 @@ class CcxtVenue:
     def fetch_fills(self, since: datetime | None = None) -> pl.DataFrame:
         since_ms = None if since is None else _ms(since)
         parts = []
+        sizes = {s: self._contract_size(s) for s in self._symbols}
         for symbol in self._symbols:
             trades = self._call(
                 "fetch_my_trades", partial(self._exchange.fetch_my_trades, symbol, since_ms)
             )
-            parts.append(trades_frame(trades, self._name))
-        return pl.concat(parts) if parts else frames.empty(frames.FILLS)
-
-    # ----------------------------------------------------------------- orders
-
-    def _require_trading(self, call: str) -> None:
-        if not self._trading_enabled:
-            raise HaltError(
-                self._name,
-                call,
-                "order placement is disabled for this venue; set trading_enabled = true in its "
-                "config to allow it (live trading is off unless explicitly enabled)",
-            )
-
-    def create_order(self, request: OrderRequest) -> Order:
-        """Place an order with the client order id. Not retried: a timeout may hide an accepted
-        order, so the caller reconciles by client order id instead of resending blindly."""
-        self._require_trading("create_order")
-        self._market(request.symbol, "create_order")
-        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
-        if request.reduce_only:
-            params["reduceOnly"] = True
-        order = self._call(
-            "create_order",
-            lambda: self._exchange.create_order(
-                request.symbol, request.type, request.side, request.amount, request.price, params
-            ),
-            retries=False,
-        )
-        return self._order_record(order, request)
-
-    def cancel_order(self, symbol: str, client_order_id: str) -> Order:
-        self._require_trading("cancel_order")
-        self._market(symbol, "cancel_order")
-        order = self._call(
-            "cancel_order",
-            lambda: self._exchange.cancel_order(None, symbol, {"clientOrderId": client_order_id}),
-        )
-        record = self._order_record(order)
-        return (
-            record if record.client_order_id else replace(record, client_order_id=client_order_id)
-        )
+            parts.append(trades_frame(trades, self._name, sizes))
+        out = pl.concat(parts) if parts else frames.empty(frames.FILLS)
+        if not out["fill_id"].is_unique().all():
+            dup = out.filter(pl.col("fill_id").is_duplicated())["fill_id"][0]
+            raise PayloadError(self._name, "fetch_my_trades", "id", f"fill {dup} reported twice")
+        return out

@@ -2,12 +2,18 @@
 
 - retry (``RetryableError``): network errors, timeouts, exchange unavailable or in maintenance;
 - back off (``BackoffError``): rate limits and DDoS protection, waited out longer;
-- halt (``HaltError``): authentication, permissions, insufficient funds, invalid orders,
-  unknown symbols, anything else the exchange refuses: retrying cannot help.
+- order rejected (``OrderRejectedError``): the exchange refused this order (invalid, funds,
+  post-only would cross, not found); other orders and the venue are fine;
+- halt (``HaltError``): authentication, permissions, an IP ban (HTTP 418: retrying prolongs
+  it), unknown symbols, anything else: retrying cannot help.
+
+Retries wait a growing delay with random jitter, so many clients do not retry in lockstep.
 """
 
 from __future__ import annotations
 
+import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,6 +22,8 @@ from typing import TypeVar
 from trading.venues.base import (
     BackoffError,
     HaltError,
+    OrderRejectedError,
+    RejectReason,
     RetryableError,
     UnknownSymbolError,
     VenueError,
@@ -36,19 +44,31 @@ _ADVICE = {
 }
 
 
+# ccxt exceptions that refuse one order, and why (checked most specific first).
+_REJECTIONS: tuple[tuple[str, RejectReason], ...] = (
+    ("OrderImmediatelyFillable", "post_only_would_cross"),
+    ("OrderNotFound", "not_found"),
+    ("InsufficientFunds", "insufficient_funds"),
+    ("InvalidOrder", "invalid"),
+)
+_IP_BAN = re.compile(r"\s418\s")
+
+
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how long to retry. Rate-limit errors wait ``backoff_delay`` and grow."""
+    """How often and how long to retry. Rate-limit errors wait ``backoff_delay`` and grow; each
+    delay is shortened by up to ``jitter`` (a fraction) at random."""
 
     retries: int = 4
     base_delay: float = 0.5
     backoff_delay: float = 5.0
     max_delay: float = 60.0
+    jitter: float = 0.25
 
-    def delay(self, error: VenueError, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based)."""
+    def delay(self, error: VenueError, attempt: int, draw: float = 0.0) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based); ``draw`` in [0, 1)."""
         first = self.backoff_delay if isinstance(error, BackoffError) else self.base_delay
-        return float(min(self.max_delay, first * 2**attempt))
+        return float(min(self.max_delay, first * 2**attempt) * (1.0 - self.jitter * draw))
 
 
 def _names(exc: BaseException) -> list[str]:
@@ -60,11 +80,21 @@ def translate(exc: Exception, venue: str, call: str, redact: Callable[[str], str
     venue, the call and what to do; secrets are scrubbed from the exchange's text."""
     names = _names(exc)
     text = redact(str(exc))[:500]
+    if _IP_BAN.search(str(exc)):
+        return HaltError(
+            venue,
+            call,
+            f"the exchange banned this IP (HTTP 418); every request prolongs the ban, so Keel "
+            f"stopped calling it: wait until the ban lifts and lower the request rate: {text}",
+        )
     if "RateLimitExceeded" in names or "DDoSProtection" in names:
         return BackoffError(venue, call, f"rate limited, backing off: {text}")
     if "NetworkError" in names or "OperationFailed" in names:
         return RetryableError(venue, call, f"transient failure ({names[0]}), retrying: {text}")
     advice = next((_ADVICE[n] for n in names if n in _ADVICE), None)
+    for name, reason in _REJECTIONS:
+        if name in names:
+            return OrderRejectedError(venue, call, reason, f"{text}; {advice}")
     if "BadSymbol" in names:
         return UnknownSymbolError(venue, call, f"{text}; {advice}")
     if "BaseError" in names:
@@ -81,6 +111,7 @@ def call_with_retries(
     policy: RetryPolicy,
     redact: Callable[[str], str] = lambda s: s,
     sleep: Callable[[float], None] = time.sleep,
+    draw: Callable[[], float] = random.random,
     retry_on: Iterable[type[VenueError]] = (RetryableError, BackoffError),
 ) -> T:
     """Run ``fn``; translate what it raises; retry the transient kinds with growing delays.
@@ -90,11 +121,11 @@ def call_with_retries(
     while True:
         try:
             return fn()
-        except VenueError:
-            raise
         except Exception as exc:
-            error = translate(exc, venue, call, redact)
+            error = exc if isinstance(exc, VenueError) else translate(exc, venue, call, redact)
             if not isinstance(error, kinds) or attempt >= policy.retries:
+                if error is exc:
+                    raise
                 raise error from None
-            sleep(policy.delay(error, attempt))
+            sleep(policy.delay(error, attempt, draw()))
             attempt += 1

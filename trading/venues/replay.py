@@ -18,12 +18,14 @@ import polars as pl
 from trading import frames
 from trading.timeframes import TIMEFRAME_MINUTES, timeframe_minutes, utc_now
 from trading.venues.base import (
+    Capabilities,
     HaltError,
     Instrument,
     Order,
     OrderRequest,
     UnknownSymbolError,
 )
+from trading.venues.kinds.replay import CAPABILITIES
 
 _REQUIRED = ("symbol", "timeframe", "ts", "open", "high", "low", "close", "volume")
 
@@ -72,6 +74,10 @@ class ReplayVenue:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return CAPABILITIES
 
     @cached_property
     def _data(self) -> pl.DataFrame:
@@ -177,6 +183,9 @@ class ReplayVenue:
         raise HaltError(
             self._name, "create_order", "a replay venue is read-only; it takes no orders"
         )
+
+    def fetch_order(self, symbol: str, client_order_id: str) -> Order | None:
+        raise HaltError(self._name, "fetch_order", "a replay venue is read-only; it has no orders")
 
     def cancel_order(self, symbol: str, client_order_id: str) -> Order:
         raise HaltError(self._name, "cancel_order", "a replay venue is read-only; it has no orders")

@@ -89,14 +89,10 @@ def _run_pid(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> in
     """The process a run executes in: Keel's tag, else the pid in Dagster's engine events."""
     if PID_TAG in tags:
         return int(tags[PID_TAG])
-    from dagster import DagsterEventType, EventRecordsFilter
+    from dagster import DagsterEventType
 
-    records = instance.get_event_records(
-        EventRecordsFilter(event_type=DagsterEventType.ENGINE_EVENT), limit=50
-    )
-    for record in records:
-        entry = record.event_log_entry
-        if entry.run_id != run_id or entry.dagster_event is None:
+    for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
+        if entry.dagster_event is None:
             continue
         metadata = getattr(entry.dagster_event.event_specific_data, "metadata", None) or {}
         pid = metadata.get("pid")

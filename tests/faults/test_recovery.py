@@ -120,3 +120,20 @@ def test_leftover_files_of_a_killed_write_are_removed_but_young_ones_kept() -> N
     assert removed == 1
     assert (old.exists(), young.exists()) == (False, True)
     assert lake.scan(spec).collect().height == rows == 48
+
+
+def test_a_run_launched_elsewhere_is_judged_by_the_pid_in_its_engine_events(
+    instance: DagsterInstance,
+) -> None:
+    from dagster._core.events import EngineEventData
+
+    run = DagsterRun(job_name="market_data", run_id="c" * 32, status=DagsterRunStatus.STARTED)
+    instance.add_run(run)  # no Keel pid tag: started from the UI or the daemon
+    instance.report_engine_event(
+        "Executing steps in process", run, EngineEventData.in_process(_dead_pid())
+    )
+
+    reaped = reap_dead_runs(instance)
+
+    assert [r.run_id for r in reaped] == [run.run_id]
+    assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE  # type: ignore[union-attr]

@@ -170,6 +170,14 @@ class Lake:
                 # Another writer committed to this table first; MERGE is idempotent, so retry.
                 time.sleep(0.05 * 2**attempt)
                 table.update_incremental()
+            except Exception as exc:
+                if type(exc).__name__ != "DeltaError" and not isinstance(exc, OSError):
+                    raise
+                # A file this partition's MERGE must read is lost: say which, and the recovery.
+                from lake.diagnose import LakeReadError, explain
+
+                venue = str(data["venue"][0]) if "venue" in data.columns else None
+                raise LakeReadError(spec.name, explain(self, spec, exc, venue)) from None
         table.update_incremental()
         self._compact(spec, table, data)
         return WriteResult(

@@ -163,3 +163,20 @@ def test_time_travel_reaches_every_version_after_a_repair(two_venue_lake: Lake) 
         two_venue_lake.scan(SPEC, version=v).collect().height for v in range(before + 1)
     ] == heights
     assert _first(two_venue_lake.scan(SPEC).collect())["ts"] >= datetime(2024, 3, 1, tzinfo=UTC)
+
+
+def test_a_write_into_a_partition_with_a_lost_file_names_it_and_spares_other_venues(
+    two_venue_lake: Lake,
+) -> None:
+    from lake.diagnose import LakeReadError
+
+    lost = _lose_a_file(two_venue_lake, "sim_b")
+
+    two_venue_lake.upsert(SPEC, candles("sim_a", hours=50))  # the other venue writes on
+    with pytest.raises(LakeReadError) as err:
+        Lake(two_venue_lake.root).upsert(SPEC, candles("sim_b", hours=50))
+
+    assert str(err.value).startswith(f"{SPEC.name} (venue sim_b) cannot be read: data file ")
+    assert lost.name in str(err.value)
+    assert "keel repair market/candles_1h" in str(err.value)
+    assert two_venue_lake.scan(SPEC).filter(pl.col("venue") == "sim_a").collect().height == 50

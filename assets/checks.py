@@ -313,13 +313,9 @@ def _funding_checks(
 
         now = utc_now()
         start, end = check_window(dict(context.run.tags), quality, now)
-        rows = (
-            keel.lake()
-            .scan(catalog.funding_rates())
-            .filter(
-                pl.col("venue") == name, pl.col("ts") >= start - stale_after, pl.col("ts") < end
-            )
-            .collect()
+        since = pl.col("ts") >= start - stale_after
+        rows, _, _ = read_venues(
+            keel.lake(), catalog.funding_rates(), name, (), since & (pl.col("ts") < end)
         )
         window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
         dupes = duplicate_keys(rows, ("venue", "symbol", "ts"))
@@ -368,12 +364,8 @@ def _expectations_check(
 
         start, end = check_window(dict(context.run.tags), quality, utc_now())
         spec = catalog.candles(timeframe)
-        rows = (
-            keel.lake()
-            .scan(spec)
-            .filter(pl.col("venue") == name, pl.col("ts") >= start, pl.col("ts") < end)
-            .collect()
-        )
+        window = (pl.col("ts") >= start) & (pl.col("ts") < end)
+        rows, _, _ = read_venues(keel.lake(), spec, name, (), window)
         result = run_suite(spec.name, f"{name}_candles_{timeframe}", timeframe, rows)
         metadata: dict[str, Any] = {
             "window_start": start.isoformat(),

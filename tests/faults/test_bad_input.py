@@ -11,6 +11,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lake import catalog
 from lake.store import Lake, SchemaViolationError
@@ -89,8 +91,7 @@ def test_a_float_written_into_an_integer_column_is_rejected_not_truncated(lake: 
     [
         ("61 * * * *", "minute field: '61' is not a value in 0-59"),
         ("a b c d e", "minute field: 'a' is not a value in 0-59"),
-        ("5 * * 13 *", "month field: '13' is not a value in 1-12"),
-        ("5 10-2 * * *", "hour field: range '10-2' runs backwards"),
+        ("5 * * 13 *", "month field: '13' is not a value in 1-12 or jan..dec"),
         ("*/0 * * * *", "step '0' must be a whole number of at least 1"),
         ("5 * * *", "is not a 5-field cron expression"),
     ],
@@ -99,16 +100,21 @@ def test_an_invalid_cron_names_the_field(expression: str, problem: str) -> None:
     assert problem in str(cron_problem(expression))
 
 
-def test_the_cron_check_agrees_with_dagster_on_valid_and_invalid_expressions() -> None:
+_CRON_TOKENS = [
+    "*", "*/5", "*/0", "0", "5", "7", "12", "13", "23", "24", "31", "32", "59", "60", "61",
+    "1-5", "5-1", "0-59/15", "1-5/0", "mon", "jan", "dec", "mon-fri", "sun-sat", "a", "1,2",
+    "1,61", "L", "?", "?/2", "5L", "0-7", "1-31",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_CRON_TOKENS), min_size=5, max_size=5))
+def test_the_cron_check_agrees_with_dagsters_parser(fields: list[str]) -> None:
     from dagster._utils.schedules import is_valid_cron_string
 
-    expressions = [
-        "5 * * * *", "*/15 * * * *", "0 0 * * mon-fri", "0 12 1,15 * *", "0 0 1 jan,jul *",
-        "61 * * * *", "a b c d e", "0 24 * * *", "0 0 0 * *", "0 0 * 0 *", "0 0 * * 8",
-        "1-5/2 * * * *", "* * * * sun", "0 0 32 * *",
-    ]  # fmt: skip
-    for expression in expressions:
-        assert (cron_problem(expression) is None) == is_valid_cron_string(expression), expression
+    expression = " ".join(fields)
+
+    assert (cron_problem(expression) is None) == is_valid_cron_string(expression)
 
 
 def _config(tmp_path: Path, **edits: Any) -> None:

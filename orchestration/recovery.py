@@ -101,6 +101,31 @@ def _run_pid(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> in
     return None
 
 
+def stop_orphaned_tailers(run_id: str) -> list[int]:
+    """Stop the ``tail -F`` processes Dagster started to mirror a dead run's compute logs.
+    Dagster pairs each with a watcher that stops it when the run's process dies, but a kill
+    between starting the two leaves the tail orphaned, running forever and holding the dead
+    process's stdout open (a caller reading that output never sees its end)."""
+    import signal
+
+    stopped = []
+    marker = f"/{run_id}/compute_logs/"
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        # Only the run's own process tails its logs, and that process is gone: any such tail
+        # is an orphan.
+        if argv[0].endswith(b"tail") and any(marker.encode() in a for a in argv):
+            try:
+                os.kill(int(entry.name), signal.SIGTERM)
+                stopped.append(int(entry.name))
+            except OSError:
+                continue
+    return stopped
+
+
 def reap_dead_runs(instance: DagsterInstance) -> list[ReapedRun]:
     """Mark failed every active run on this host whose process is gone, and free the pool
     slots of those runs and of finished runs that still hold some."""
@@ -119,6 +144,7 @@ def reap_dead_runs(instance: DagsterInstance) -> list[ReapedRun]:
             "run failed and freed its pool slots so later runs can start",
         )
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        stop_orphaned_tailers(run.run_id)
         reaped.append(ReapedRun(run.run_id, run.job_name, pid))
     storage = instance.event_log_storage
     if storage.supports_global_concurrency_limits:

@@ -153,7 +153,9 @@ def run_campaign(
             time.sleep(rng.uniform(0.0, min(run_s, MAX_DELAY_S)))
         alive = victim.poll() is None
         victim.kill()
-        victim.communicate()
+        victim.wait()
+        assert victim.stdout is not None
+        victim.stdout.close()  # an orphaned tail of the victim may still hold the pipe open
         campaign.trials += 1
         campaign.killed_mid_run += int(alive)
         began = time.monotonic()

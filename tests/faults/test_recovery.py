@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,27 @@ def test_a_run_launched_elsewhere_is_judged_by_the_pid_in_its_engine_events(
 
     assert [r.run_id for r in reaped] == [run.run_id]
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE  # type: ignore[union-attr]
+
+
+def test_an_orphaned_compute_log_tail_of_a_dead_run_is_stopped(tmp_path: Path) -> None:
+    from orchestration.recovery import stop_orphaned_tailers
+
+    log = tmp_path / ("d" * 32) / "compute_logs" / "step.out"
+    log.parent.mkdir(parents=True)
+    log.write_text("")
+    # a parent that starts the tail and exits at once leaves it orphaned, as a kill -9 does
+    parent = subprocess.run(
+        ["sh", "-c", f"tail -F -c +0 {log} >/dev/null 2>&1 & echo $!"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    tail = int(parent.stdout.strip())
+
+    stopped = stop_orphaned_tailers("d" * 32)
+
+    assert stopped == [tail]
+    deadline = time.time() + 5
+    while process_alive(tail, since=time.time()) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not process_alive(tail, since=time.time())

@@ -22,6 +22,7 @@ demo: $(STAMP)
 	mkdir -p var/dagster
 	$(BIN)/keel demo
 	$(BIN)/keel account-demo
+	$(BIN)/keel paper-replay --bars 48
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,6 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ccxt_convert
 	$(BIN)/python -m bench.research $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.definitions_load
+	$(BIN)/python -m bench.live
+	$(BIN)/python -m bench.route
 	$(BIN)/python -m bench.ledger
 
 clean:

@@ -203,6 +203,23 @@ def research_trades() -> TableSpec:
     )
 
 
+@cache
+def execution_rewards_daily() -> TableSpec:
+    """Per venue and day: volume, fees, rebates, points, 30-day volume against the next fee
+    tier; the ``all`` row holds what routing saved against the single cheapest venue."""
+    from lake import schemas
+    from trading.execution.report import NULLABLE, REWARDS_DAILY
+
+    return TableSpec(
+        "execution/rewards_daily",
+        REWARDS_DAILY,
+        ("venue", "date"),
+        (),
+        schemas.rewards_rules,
+        nullable=NULLABLE,
+    )
+
+
 # ---------------------------------------------------------------------------- account tables
 
 ACCOUNT_BALANCES: Mapping[str, pl.DataType] = {**frames.BALANCES, "synced_at": frames.UTC_TS}

@@ -139,3 +139,9 @@ def feature_rules(names: Sequence[str]) -> list[Rule]:
         Rule(f"{n} is finite or null", pl.col(n).is_null() | pl.col(n).is_finite()) for n in names
     ]
     return [*finite, _date_of_ts(), _not_in_future()]
+
+
+def rewards_rules() -> list[Rule]:
+    """The rewards and volume report: amounts are non-negative and finite."""
+    amounts = ("volume_usd", "fees_usd", "rebates_usd", "points", "points_value_usd")
+    return [Rule(f"{c} >= 0 and finite", (pl.col(c) >= 0) & pl.col(c).is_finite()) for c in amounts]

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_lake
+from orchestration import cli_lake, cli_live
 from orchestration.paths import ensure_dagster_home
 
 
@@ -272,6 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from orchestration import cli_account
 
     cli_account.register(sub)
+    cli_live.register(sub)
     cli_lake.register(sub)
     args = parser.parse_args(argv)
 
@@ -281,14 +282,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lake.diagnose import LakeReadError
 
     try:
-        if args.command not in ("check-config", "docs", "recover"):
+        if args.command in cli_lake.LAKE_COMMANDS:
             load_config()  # a bad config is reported first, before the lake is looked at
-            cli_lake.check_lake_root(writes=args.command not in ("summary", "history", "status"))
+            cli_lake.check_lake_root(writes=args.command not in ("summary", "history"))
         handled = cli_account.run(args)
         if handled is None:
             handled = cli_lake.run(args)
         if handled is not None:
+            cli_live.after(args)
             return handled
+        done = cli_live.run(args)
+        if done is not None:
+            return done
         if args.command == "check-config":
             config = load_config()
             print(

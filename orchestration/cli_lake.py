@@ -7,6 +7,11 @@ import argparse
 from typing import Any
 
 COMMANDS = ("repair", "restore", "history", "recover")
+# Commands that read or write the market lake: checked for a missing or read-only root first.
+# Trading commands (halt above all) are never held up by it.
+LAKE_COMMANDS = frozenset(
+    {"demo", "backfill", "summary", "research", "repair", "restore", "history"}
+)
 
 
 def register(sub: Any) -> None:

@@ -9,14 +9,18 @@ from dagster import BetaWarning, Definitions, PreviewWarning, definitions
 
 from assets.account import account_assets, account_checks, account_job, account_schedule
 from assets.checks import market_checks
+from assets.execution import execution_assets
 from assets.features import feature_assets
+from assets.live import live_assets
 from assets.market import instrument_assets, market_assets
 from assets.research import research_assets
 from jobs.market import instruments_job, market_data_job
 from jobs.research import research_job
+from jobs.trading import trading_job
 from orchestration.recovery import stale_runs_sensor
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
+from orchestration.sensors import trading_sensor
 from trading.config import KeelConfig, default_config_path, load_config
 
 # backfill_policy and pool are marked beta; Keel relies on them knowingly (see README).
@@ -32,6 +36,7 @@ def build_definitions(
     job = market_data_job()
     markets = instruments_job()
     research = research_job()
+    trading = trading_job()
     account = account_job()
     return Definitions(
         assets=[
@@ -39,16 +44,18 @@ def build_definitions(
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
+            *execution_assets(config),
+            *live_assets(config),
             *account_assets(config),
         ],
         asset_checks=[*market_checks(config), *account_checks(config)],
-        jobs=[job, markets, research, account],
+        jobs=[job, markets, research, account, trading],
+        sensors=[trading_sensor(trading), stale_runs_sensor()],
         schedules=[
             refresh_schedule(job, config.data.refresh_cron),
             instruments_schedule(markets),
             account_schedule(account, config.account.sync_cron),
         ],
-        sensors=[stale_runs_sensor()],
         resources={"keel": keel or KeelResource(config_path=config_path)},
     )
 

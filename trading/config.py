@@ -22,6 +22,10 @@ from trading.configbase import (
     VenueConfigBase,
     _Frozen,
 )
+from trading.execution.config import RoutingConfig
+from trading.live.config import LiveConfig
+from trading.portfolio.config import NettingConfig
+from trading.risk.config import RiskConfig
 from trading.timeframes import TIMEFRAME_MINUTES
 from trading.venues.kinds import KINDS, VenueConfig, describe_kinds
 from trading.venues.kinds.ccxt import CcxtVenueConfig
@@ -170,7 +174,25 @@ class KeelConfig(_Frozen):
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)
+    live: LiveConfig = LiveConfig()
+    risk: RiskConfig = RiskConfig()
+    routing: RoutingConfig = RoutingConfig()
+    netting: NettingConfig = NettingConfig()
     account: AccountConfig = AccountConfig()
+
+    @model_validator(mode="after")
+    def _execution_names_known_venues(self) -> KeelConfig:
+        known = {v.name for v in self.venues}
+        named = [("risk.venue_caps", n) for n in self.risk.venue_caps]
+        named += [("routing.venues", n) for n in self.routing.venues]
+        named += [("risk.states", r.name) for r in self.risk.states if r.scope == "venue"]
+        for where, name in named:
+            if name not in known:
+                raise ValueError(
+                    f"{where} names venue {name!r}, which is not configured; "
+                    f"use one of: {', '.join(sorted(known))}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _unique_venue_names(self) -> KeelConfig:

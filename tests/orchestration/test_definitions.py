@@ -37,6 +37,9 @@ def test_all_definitions_load_and_validate() -> None:
             AssetKey(["features", "features_1h"]),
             AssetKey(["research", "backtests"]),
             AssetKey(["research", "leaderboard"]),
+            AssetKey(["live", "trading_run"]),
+            AssetKey(["live", "implementation_shortfall"]),
+            AssetKey(["execution", "rewards_daily"]),
             AssetKey(["account", "sync"]),
             AssetKey(["account", "ledger"]),
         }
@@ -45,6 +48,8 @@ def test_all_definitions_load_and_validate() -> None:
     assert loaded.resolve_job_def("market_data") is not None
     assert loaded.resolve_job_def("research") is not None
     assert loaded.resolve_job_def("instruments") is not None
+    assert loaded.resolve_job_def("trading") is not None
+    assert loaded.resolve_sensor_def("trading_on_new_bar").minimum_interval_seconds == 5
     assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
     assert loaded.resolve_schedule_def("account_sync").cron_schedule == "*/5 * * * *"
 

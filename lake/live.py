@@ -1,0 +1,211 @@
+"""The trading journal in the lake: ``live/*`` Delta tables, appended to, never rewritten.
+
+Appends are blind (no MERGE): a journal row is a fact at a time, and the run deduplicates what
+it writes (fills by venue and fill id) before writing. Each append is one Delta commit of one
+small file, so the tables are compacted every ``_COMPACT_EVERY`` commits: delta-rs pays per
+file on every read (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from lake.catalog import TableSpec
+from lake.store import Lake
+from trading.execution.types import MarketStat
+from trading.live import journal
+from trading.live.run import BarData
+
+_COMPACT_EVERY = 50
+_COMMIT_RETRIES = 8
+
+
+def _no_rules() -> list[Any]:
+    return []
+
+
+@cache
+def live_table(table: str) -> TableSpec:
+    """The spec of one journal table (``live/<table>``)."""
+    if table not in journal.LAYOUTS:
+        raise KeyError(f"no journal table {table!r}; tables: {', '.join(journal.TABLES)}")
+    layout = journal.LAYOUTS[table]
+    return TableSpec(
+        name=f"live/{table}",
+        layout=layout,
+        key=(),
+        partition_by=(),
+        rules_factory=_no_rules,
+        nullable=frozenset(c for c in layout if c in journal.NULLABLE),
+    )
+
+
+SHORTFALL: dict[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "account": pl.String(),
+    "venue": pl.String(),
+    "fills": pl.Int64(),
+    "notional": pl.Float64(),
+    "realized_bps": pl.Float64(),
+    "model_bps": pl.Float64(),
+    "excess_bps": pl.Float64(),
+}
+
+
+@cache
+def shortfall_table() -> TableSpec:
+    """``live/shortfall``: realized cost against the research cost model per strategy, account
+    and venue, recomputed whole after each run: what research calibrates its costs from."""
+    return TableSpec("live/shortfall", SHORTFALL, ("strategy", "account", "venue"), (), _no_rules)
+
+
+class LakeJournal:
+    """The ``Journal`` of the trading run, on the lake."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self._cache: dict[str, tuple[int, pl.DataFrame]] = {}
+        self._tables: dict[str, Any] = {}
+
+    def append(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Check the rows against the layout, then append them in one commit."""
+        if not rows:
+            return
+        spec = live_table(table)
+        df = journal.frame(table, rows)
+        required = [c for c in spec.layout if c not in spec.nullable]
+        nulls = [c for c in required if df.get_column(c).null_count()]
+        if nulls:
+            raise ValueError(f"{spec.name}: columns {nulls} must not be null; nothing written")
+        self._tables[table] = append_frame(self.lake, spec, df, self._tables.get(table))
+
+    def read(self, table: str) -> pl.DataFrame:
+        """The whole table (the journal is small: rows per order, not per tick). On a local
+        lake a table unchanged since the last read is not read again: the run checks trading
+        states before every order, and that check must cost next to nothing."""
+        spec = live_table(table)
+        version = _local_version(self.lake.uri(spec))
+        cached = self._cache.get(table)
+        if version is not None and cached is not None and cached[0] == version:
+            return cached[1]
+        df = self.lake.scan(spec).collect()
+        if version is not None:
+            self._cache[table] = (version, df)
+        return df
+
+
+def _local_version(uri: str) -> int | None:
+    """The newest commit of a Delta table on a local disk (a directory listing), -1 when the
+    table does not exist yet; None for object stores (always read)."""
+    if "://" in uri and not uri.startswith("file://"):
+        return None
+    log = Path(uri.removeprefix("file://")) / "_delta_log"
+    try:
+        commits = [int(n[:-5]) for n in os.listdir(log) if n.endswith(".json") and n[:-5].isdigit()]
+    except FileNotFoundError:
+        return -1
+    return max(commits, default=-1)
+
+
+def append_frame(lake: Lake, spec: TableSpec, df: pl.DataFrame, table: Any = None) -> Any:
+    """A blind append with retries on commit conflicts (appends never conflict in content);
+    returns the table object, which a caller may keep to skip reopening it (3 ms a time)."""
+    from deltalake import DeltaTable, write_deltalake
+    from deltalake.exceptions import CommitFailedError
+
+    uri = lake.uri(spec)
+    data = df.to_arrow()
+    for attempt in range(_COMMIT_RETRIES):
+        try:
+            if table is not None:
+                table.update_incremental()
+            write_deltalake(
+                uri if table is None else table,
+                data,
+                mode="append",
+                storage_options=None if table is not None else lake.storage_options,
+            )
+            break
+        except CommitFailedError:
+            if attempt == _COMMIT_RETRIES - 1:
+                raise
+            time.sleep(0.02 * 2**attempt)
+    if table is None:
+        table = DeltaTable(uri, storage_options=lake.storage_options)
+    else:
+        table.update_incremental()
+    if table.version() % _COMPACT_EVERY == 0 and table.version() > 0:
+        # Another writer may append meanwhile; the next multiple of the interval compacts.
+        with contextlib.suppress(CommitFailedError):
+            table.optimize.compact()
+    return table
+
+
+def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...] = ()) -> BarData:
+    """The one feature-table version of a run, its rows at ``bar`` and the bar's closes."""
+    from lake import catalog
+    from trading.features.registry import registered_features
+
+    spec = catalog.features(timeframe, list(registered_features()))
+    version = lake.version(spec)
+    if version is None:
+        raise RuntimeError(f"{spec.name} does not exist yet; materialize features first")
+    tail = lake.scan(spec, version=version).filter(pl.col("ts") == bar).collect()
+    closes = (
+        lake.scan(catalog.candles(timeframe))
+        .filter(pl.col("ts") == bar)
+        .select("venue", "symbol", "close")
+        .collect()
+    )
+    prices = {(r["venue"], r["symbol"]): r["close"] for r in closes.iter_rows(named=True)}
+    return BarData(bar, tail, version, prices, failing, liquidity(lake, timeframe, bar))
+
+
+def liquidity(lake: Lake, timeframe: str, bar: datetime) -> dict[tuple[str, str], MarketStat]:
+    """What the router knows of each market at ``bar``, from the week of candles before it:
+    daily traded value, daily return volatility and the traded value of one bar."""
+    from lake import catalog
+    from trading.timeframes import timeframe_delta
+
+    step = timeframe_delta(timeframe)
+    per_day = timedelta(days=1) / step
+    stats = (
+        lake.scan(catalog.candles(timeframe))
+        .filter(pl.col("ts") > bar - timedelta(days=7), pl.col("ts") <= bar)
+        .sort("venue", "symbol", "ts")
+        .group_by("venue", "symbol")
+        .agg(
+            bar_usd=(pl.col("close") * pl.col("volume")).mean(),
+            vol=pl.col("close").log().diff().std(),
+        )
+        .collect()
+    )
+    return {
+        (r["venue"], r["symbol"]): MarketStat(
+            adv_usd=float(r["bar_usd"] or 0.0) * per_day,
+            daily_vol=float(r["vol"] or 0.0) * per_day**0.5,
+            bar_volume_usd=float(r["bar_usd"] or 0.0),
+        )
+        for r in stats.iter_rows(named=True)
+    }
+
+
+def newest_bar(lake: Lake, timeframe: str) -> datetime | None:
+    """The newest bar in the feature table (what the sensor trades)."""
+    from lake import catalog
+    from trading.features.registry import registered_features
+
+    spec = catalog.features(timeframe, list(registered_features()))
+    if not lake.exists(spec):
+        return None
+    newest = lake.scan(spec).select(pl.col("ts").max()).collect().item()
+    return newest if isinstance(newest, datetime) else None

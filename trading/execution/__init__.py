@@ -1,0 +1,1 @@
+"""Execution: net targets become rounded, routed, sliced orders with deterministic ids."""

@@ -1,0 +1,72 @@
+"""The ``[routing]`` config: how the router weighs impact against rewards, per-venue rewards
+programs as data, and when large orders are sliced over time (TWAP)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from trading.costs import Style
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+class FeeTiers(_Frozen):
+    """Fee tiers by 30-day volume in ccxt's ``fees.trading.tiers`` shape: ``[[volume_usd,
+    fee], ...]`` sorted by volume, the first at volume 0."""
+
+    maker: tuple[tuple[float, float], ...] = ()
+    taker: tuple[tuple[float, float], ...] = ()
+
+    @field_validator("maker", "taker")
+    @classmethod
+    def _sorted_from_zero(
+        cls, value: tuple[tuple[float, float], ...]
+    ) -> tuple[tuple[float, float], ...]:
+        if value and value[0][0] != 0:
+            raise ValueError("the first tier must start at volume 0, e.g. [[0, 0.0005], ...]")
+        volumes = [v for v, _ in value]
+        if volumes != sorted(volumes) or len(set(volumes)) != len(volumes):
+            raise ValueError("tiers must be sorted by strictly increasing volume")
+        return value
+
+
+class VenueRewards(_Frozen):
+    """One venue's fees and rewards program, as data. Instrument fees apply when no tiers are
+    given. Points earned per USD of volume are valued at ``point_value_usd`` each."""
+
+    tiers: FeeTiers = FeeTiers()
+    volume_30d_usd: float = Field(default=0.0, ge=0)
+    points_per_usd_maker: float = Field(default=0.0, ge=0)
+    points_per_usd_taker: float = Field(default=0.0, ge=0)
+    point_value_usd: float = Field(default=0.0, ge=0)
+    half_spread_bps: float = Field(default=1.0, ge=0)
+    impact_k: float = Field(default=0.5, ge=0)
+
+
+class TwapConfig(_Frozen):
+    """Slice a venue leg over time when it is large against the venue's volume in one bar."""
+
+    threshold: float = Field(
+        default=0.01, gt=0, description="slice legs above this share of the bar's volume"
+    )
+    horizon_minutes: int = Field(default=60, gt=0)
+    interval_minutes: int = Field(default=5, gt=0)
+    mode: Style = "taker"
+
+
+class RoutingConfig(_Frozen):
+    """Router weights: ``impact_weight`` > 1 spreads volume more, ``rewards_weight`` steers to
+    rewards (0 ignores them); ``rewards_budget_usd_per_day`` is the most extra cost a day the
+    router pays to earn rewards."""
+
+    style: Style = "taker"
+    impact_weight: float = Field(default=1.0, ge=0)
+    rewards_weight: float = Field(default=1.0, ge=0)
+    rewards_budget_usd_per_day: float = Field(default=0.0, ge=0)
+    tier_horizon_days: float = Field(
+        default=30.0, gt=0, description="days a better fee tier is valued over"
+    )
+    venues: dict[str, VenueRewards] = Field(default_factory=dict)
+    twap: TwapConfig = TwapConfig()

@@ -1,0 +1,1 @@
+"""Live and paper trading: decide with the research code, orders exactly once, reconcile."""

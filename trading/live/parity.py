@@ -1,0 +1,50 @@
+"""Parity: a live or paper decision must equal the research decision for the same strategy,
+bar and feature version. Research computes targets over the whole feature table (what the
+backtest does); the run computed them from the rows of one bar. Any difference means a model
+that looks beyond its bar, or a run that read other data than research would have."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import polars as pl
+
+from trading.models.registry import strategy
+
+TOLERANCE = 1e-12
+_KEYS = ["strategy", "bar", "venue", "symbol"]
+
+
+def research_targets(
+    features: pl.DataFrame, names: Sequence[str], bars: Sequence[datetime]
+) -> pl.DataFrame:
+    """The research decision of each strategy at each of ``bars``: targets over the full table."""
+    wanted = pl.Series("bar", list(bars), dtype=pl.Datetime("us", "UTC"))
+    frames = [
+        strategy(name)
+        .targets(features)
+        .filter(pl.col("ts").is_in(wanted.implode()))
+        .select(
+            strategy=pl.lit(name), bar=pl.col("ts"), venue="venue", symbol="symbol", weight="weight"
+        )
+        for name in names
+    ]
+    schema = {
+        "strategy": pl.String(),
+        "bar": pl.Datetime("us", "UTC"),
+        "venue": pl.String(),
+        "symbol": pl.String(),
+        "weight": pl.Float64(),
+    }
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
+def differences(decisions: pl.DataFrame, research: pl.DataFrame) -> pl.DataFrame:
+    """Rows where the recorded decision and research differ (a missing side counts)."""
+    joined = decisions.select(*_KEYS, pl.col("weight").alias("live")).join(
+        research.rename({"weight": "research"}), on=_KEYS, how="left"
+    )
+    return joined.filter(
+        pl.col("research").is_null() | ((pl.col("live") - pl.col("research")).abs() > TOLERANCE)
+    ).sort(_KEYS)

@@ -1,0 +1,93 @@
+"""Implementation shortfall: what a fill cost against the decision price, next to what the
+research cost model charged for the same order (fee, half spread, square-root impact).
+
+Shortfall in bps of the order's notional, positive = cost: ``side × (fill − decision) /
+decision + fee / notional``. The excess over the model, per strategy and venue, is what the
+research cost model should absorb (the trader's feedback loop)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from trading.costs import VenueCosts, cost_rate
+
+_SCHEMA = {
+    "strategy": pl.String,
+    "account": pl.String,
+    "venue": pl.String,
+    "symbol": pl.String,
+    "notional": pl.Float64,
+    "realized_bps": pl.Float64,
+    "model_bps": pl.Float64,
+}
+
+
+def shortfall(
+    fills: pl.DataFrame,
+    orders: pl.DataFrame,
+    costs: dict[str, VenueCosts],
+    liquidity: pl.DataFrame,
+    net_targets: pl.DataFrame,
+) -> pl.DataFrame:
+    """Per fill of a Keel order and contributing strategy: realized and modelled cost in bps,
+    the fill's notional split by each strategy's share of the net target (|contribution|).
+
+    ``liquidity`` holds ``venue, symbol, adv`` (daily traded value) and ``daily_vol``."""
+    keel = fills.filter(pl.col("origin") == "keel")
+    if keel.is_empty():
+        return pl.DataFrame(schema=_SCHEMA)
+    where = ["run_id", "account", "symbol"]  # net targets are per instrument, not venue
+    shares = (
+        net_targets.select(*where, "strategy", share=pl.col("contribution").abs())
+        .with_columns(share=pl.col("share") / pl.col("share").sum().over(where))
+        .filter(pl.col("share") > 0)
+    )
+    joined = (
+        keel.drop("strategy", "run_id")
+        .join(
+            orders.select(
+                "run_id", "account", "venue", "client_order_id", pl.col("price").alias("decision")
+            ),
+            on=["account", "venue", "client_order_id"],
+            how="inner",
+        )
+        .join(shares, on=where, how="inner")
+        .join(liquidity, on=["venue", "symbol"], how="left")
+    )
+    rows = []
+    for r in joined.iter_rows(named=True):
+        notional = r["amount"] * r["price"]
+        sign = 1.0 if r["side"] == "buy" else -1.0
+        realized = sign * (r["price"] - r["decision"]) / r["decision"] + r["fee"] / notional
+        venue_costs = costs.get(r["venue"], VenueCosts(0.0002, 0.0005))
+        adv = r["adv"] if r["adv"] is not None else float("nan")
+        vol = r["daily_vol"] if r["daily_vol"] is not None else 0.0
+        model = cost_rate(notional, venue_costs, adv, vol, "taker")
+        rows.append(
+            {
+                "strategy": r["strategy"],
+                "account": r["account"],
+                "venue": r["venue"],
+                "symbol": r["symbol"],
+                "notional": notional * r["share"],
+                "realized_bps": realized * 1e4,
+                "model_bps": model * 1e4,
+            }
+        )
+    return pl.DataFrame(rows, schema=_SCHEMA)
+
+
+def summary(per_fill: pl.DataFrame) -> pl.DataFrame:
+    """Notional-weighted shortfall per strategy, account and venue, with the model's figure."""
+    w = pl.col("notional")
+    return (
+        per_fill.group_by("strategy", "account", "venue")
+        .agg(
+            fills=pl.len(),
+            notional=w.sum(),
+            realized_bps=(pl.col("realized_bps") * w).sum() / w.sum(),
+            model_bps=(pl.col("model_bps") * w).sum() / w.sum(),
+        )
+        .with_columns(excess_bps=pl.col("realized_bps") - pl.col("model_bps"))
+        .sort("strategy", "account", "venue")
+    )

@@ -1,0 +1,1 @@
+"""Portfolio: how the targets of many strategies combine into one book (netting, allocation)."""

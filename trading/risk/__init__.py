@@ -1,0 +1,1 @@
+"""Risk: the pure pre-trade gate every order passes, its limits and its trading states."""

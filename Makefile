@@ -44,9 +44,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ccxt_convert
 	$(BIN)/python -m bench.research $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.definitions_load
+	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.route
-	$(BIN)/python -m bench.ledger
 
 clean:
 	rm -rf var

@@ -1,13 +1,16 @@
 """Execution: the rewards and volume report, per venue and day.
 
-Until the ledger records fills, the report is built from the router's plans: every registered
-strategy (default parameters, capital from ``[netting]``) decides on each bar of the day from
-the feature table, and the plan the live loop would run (netting, routing, rounding, risk gate)
-is recorded as if it filled. Rows say ``source = planned``.
+Volume, fees, rebates and points come from the ledger's fills (``account/fills``) when the day
+has any on a real venue (``source = fills``); otherwise from the router's plans: every
+registered strategy (default parameters, capital from ``[netting]``) decides on each bar of the
+day from the feature table, and the plan the live loop would run (netting, routing, rounding,
+risk gate) is recorded as if it filled (``source = planned``). What routing saved against the
+single cheapest venue always comes from those plans.
 """
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from dagster import (
@@ -62,7 +65,7 @@ def execution_assets(config: KeelConfig) -> list[AssetsDefinition]:
 
         day = date.fromisoformat(context.partition_key)
         lake = keel.lake()
-        today = plan_day(keel, config, day)
+        today = report_day(keel, config, day)
         spec = catalog.execution_rewards_daily()
         history = today
         if lake.version(spec) is not None:
@@ -87,21 +90,46 @@ def execution_assets(config: KeelConfig) -> list[AssetsDefinition]:
                 "chart_path": MetadataValue.path(str(report)),
                 "volume_usd": float(total["volume_usd"][0]) if total.height else 0.0,
                 "saved_vs_single_usd": float(saved) if saved is not None else 0.0,
-                "source": "planned",
+                "source": str(rows["source"][0]) if rows.height else "none",
             }
         )
 
     return [rewards_daily]
 
 
-def plan_day(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
-    """The report rows of one day, from the plans of every bar (see the module docstring)."""
+def report_day(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
+    """The report rows of one day (see the module docstring)."""
+    from trading.execution.report import daily_rows, trades_from_fills, trades_from_plans
+
+    plans, instruments = plan_day(keel, config, day)
+    fills = _fills_of(keel, config, day)
+    if fills.height:
+        return daily_rows(day, trades_from_fills(fills), config.routing, "fills", plans)
+    trades = trades_from_plans(plans, instruments, config.routing)
+    return daily_rows(day, trades, config.routing, "planned", plans)
+
+
+def _fills_of(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
+    from lake import catalog
+    from trading import frames
+
+    lake = keel.lake()
+    spec = catalog.account_fills()
+    if lake.version(spec) is None:
+        return frames.empty(frames.FILLS)
+    real = [v.name for v in config.venues if v.kind != "paper"]
+    return (
+        lake.scan(spec).filter(pl.col("ts").dt.date() == day, pl.col("venue").is_in(real)).collect()
+    )
+
+
+def plan_day(keel: KeelResource, config: KeelConfig, day: date) -> tuple[list[Any], Any]:
+    """The router's plan of every bar of the day, and the instruments it routed over."""
     from datetime import UTC, datetime
 
     from lake import catalog
     from trading.execution.day import market_stats, route_bars, strategy_targets
     from trading.execution.inputs import venue_state
-    from trading.execution.report import daily_rows
     from trading.features.registry import registered_features
     from trading.models.registry import Strategy, registered_models
     from trading.timeframes import timeframe_delta
@@ -124,17 +152,18 @@ def plan_day(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
         .filter(pl.col("ts") >= start - timedelta(days=30), pl.col("ts") < end)
         .collect()
     )
+    real = {v.name: v for v in config.venues if v.kind != "paper"}  # paper holds no real money
     listed = lake.scan(catalog.instruments()).collect()
     instruments = {
         (r["venue"], r["symbol"]): Instrument(**r)
         for r in listed.to_dicts()
-        if r["symbol"] in config.venue(r["venue"]).instruments
+        if r["venue"] in real and r["symbol"] in real[r["venue"]].instruments
     }
     strategies = [Strategy(m, m.params()) for m in registered_models().values()]
     targets = strategy_targets(features, strategies)
     equity = {
-        v.name: sum(v.starting_balances.values()) if isinstance(v, SimVenueConfig) else 0.0
-        for v in config.venues
+        name: sum(v.starting_balances.values()) if isinstance(v, SimVenueConfig) else 0.0
+        for name, v in real.items()
     }
     states = {
         name: venue_state(
@@ -142,7 +171,7 @@ def plan_day(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
             equity_usd=eq,
             gross_exposure_usd=0.0,
             pending_notional_usd=0.0,
-            caps=config.risk.venue_caps.get(name),
+            caps=real[name].caps,
             total_equity_usd=sum(equity.values()),
             healthy=True,
         )
@@ -163,7 +192,7 @@ def plan_day(keel: KeelResource, config: KeelConfig, day: date) -> pl.DataFrame:
         bars,
         bar,
     )
-    return daily_rows(day, [p for _, p in plans], instruments, config.routing)
+    return [p for _, p in plans], instruments
 
 
 def _table(rows: pl.DataFrame) -> str:

@@ -101,6 +101,7 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
         routing=config.routing,
         clock=setup.clock,
         sleep=setup.sleep,
+        caps={v.name: v.caps for v in config.venues},
     )
     return TradingRun(run_id, data, parts).execute()
 

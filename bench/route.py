@@ -114,10 +114,13 @@ def cost_run(capital: float) -> None:
         )
         for _, plan in plans
     ]
-    frame = pl.concat(parents)
+    every = pl.concat(parents)
+    frame = every.filter(pl.col("notional_usd") > 0.0)
+    unrouted = float(every["unrouted_usd"].sum())
     print(
-        f"day {DAY}: {frame.height} parent orders from {len(strategies)} strategies, "
-        f"capital {capital:,.0f} USD each"
+        f"day {DAY}: {frame.height} parent orders routed from {len(strategies)} strategies, "
+        f"capital {capital:,.0f} USD each; {unrouted:,.0f} USD no venue could take "
+        "(spot sales of assets not held)"
     )
     print(
         f"{'parents':<28}{'n':>5}{'routed':>12}{'single':>12}{'equal':>12}"

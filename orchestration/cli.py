@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_lake, cli_live
+from orchestration import cli_execution, cli_lake, cli_live
 from orchestration.paths import ensure_dagster_home
 
 
@@ -273,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     cli_account.register(sub)
     cli_live.register(sub)
+    cli_execution.register(sub)
     cli_lake.register(sub)
     args = parser.parse_args(argv)
 
@@ -301,6 +302,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{sum(len(v.instruments) for v in config.venues)} instruments"
             )
             return 0
+        mine = cli_execution.run(args)
+        if mine is not None:
+            return mine
         if args.command == "demo":
             return demo()
         if args.command == "backfill":

@@ -14,6 +14,7 @@ from assets.features import feature_assets
 from assets.live import live_assets
 from assets.market import instrument_assets, market_assets
 from assets.research import research_assets
+from jobs.execution import execution_report_job
 from jobs.market import instruments_job, market_data_job
 from jobs.research import research_job
 from jobs.trading import trading_job
@@ -44,12 +45,12 @@ def build_definitions(
             *instrument_assets(config),
             *feature_assets(config),
             *research_assets(config),
-            *execution_assets(config),
             *live_assets(config),
             *account_assets(config),
+            *execution_assets(config),
         ],
         asset_checks=[*market_checks(config), *account_checks(config)],
-        jobs=[job, markets, research, account, trading],
+        jobs=[job, markets, research, account, trading, execution_report_job()],
         sensors=[trading_sensor(trading), stale_runs_sensor()],
         schedules=[
             refresh_schedule(job, config.data.refresh_cron),

@@ -183,8 +183,7 @@ class KeelConfig(_Frozen):
     @model_validator(mode="after")
     def _execution_names_known_venues(self) -> KeelConfig:
         known = {v.name for v in self.venues}
-        named = [("risk.venue_caps", n) for n in self.risk.venue_caps]
-        named += [("routing.venues", n) for n in self.routing.venues]
+        named = [("routing.venues", n) for n in self.routing.venues]
         named += [("risk.states", r.name) for r in self.risk.states if r.scope == "venue"]
         for where, name in named:
             if name not in known:

@@ -42,6 +42,7 @@ def test_all_definitions_load_and_validate() -> None:
             AssetKey(["execution", "rewards_daily"]),
             AssetKey(["account", "sync"]),
             AssetKey(["account", "ledger"]),
+            AssetKey(["execution", "rewards_daily"]),
         }
     )
     assert keys == expected
@@ -50,6 +51,7 @@ def test_all_definitions_load_and_validate() -> None:
     assert loaded.resolve_job_def("instruments") is not None
     assert loaded.resolve_job_def("trading") is not None
     assert loaded.resolve_sensor_def("trading_on_new_bar").minimum_interval_seconds == 5
+    assert loaded.resolve_job_def("execution_report") is not None
     assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
     assert loaded.resolve_schedule_def("account_sync").cron_schedule == "*/5 * * * *"
 

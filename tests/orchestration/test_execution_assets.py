@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -9,9 +10,11 @@ import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
 from lake import catalog
+from orchestration.cli_execution import print_report
 from orchestration.definitions import build_definitions
 from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
+from trading import frames
 from trading.config import load_config
 
 CONFIG = """
@@ -48,7 +51,9 @@ default_capital_usd = 5000000
 
 
 @pytest.mark.slow
-def test_rewards_report_records_volume_fees_points_and_routing_savings(tmp_path: Path) -> None:
+def test_rewards_report_records_volume_fees_points_and_routing_savings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "keel.toml"
     path.write_text(CONFIG)
     keel = KeelResource(
@@ -84,3 +89,63 @@ def test_rewards_report_records_volume_fees_points_and_routing_savings(tmp_path:
     # configured 1M decays by a 30th a day; the report's own volume accumulates
     assert first == pytest.approx(1e6 * 29 / 30 + a_volume[0])
     assert second == pytest.approx(1e6 * 28 / 30 + a_volume[0] + a_volume[1])
+
+    monkeypatch.setenv("KEEL_LAKE", str(tmp_path / "lake"))
+    print_report(1)
+    printed = capsys.readouterr().out
+    assert "2024-02-13" in printed
+    assert "2024-02-12" not in printed
+    assert "sim_b" in printed
+
+    # once the ledger holds fills for a day, the venue rows come from them
+    fills = pl.DataFrame(
+        [
+            (
+                "sim_a",
+                "BTC/USDT:USDT",
+                "f1",
+                "o1",
+                "c1",
+                "buy",
+                0.5,
+                40_000.0,
+                10.0,
+                "USDT",
+                "taker",
+                datetime(2024, 2, 12, 9, tzinfo=UTC),
+            ),
+            (
+                "sim_b",
+                "ETH/USDT:USDT",
+                "f2",
+                "o2",
+                "c2",
+                "sell",
+                2.0,
+                2_500.0,
+                -0.5,
+                "USDT",
+                "maker",
+                datetime(2024, 2, 12, 10, tzinfo=UTC),
+            ),
+        ],
+        schema=dict(frames.FILLS),
+        orient="row",
+    )
+    keel.lake().upsert(catalog.account_fills(), fills)
+    assert materialize(
+        [report], partition_key="2024-02-12", resources={"keel": keel}, instance=instance
+    ).success
+    filled = (
+        keel.lake()
+        .scan(catalog.execution_rewards_daily())
+        .filter(pl.col("date") == date(2024, 2, 12))
+        .collect()
+        .sort("venue")
+    )
+    assert filled.select("venue", "source", "volume_usd", "fees_usd", "rebates_usd").rows() == [
+        ("all", "fills", 25_000.0, 10.0, 0.5),
+        ("sim_a", "fills", 20_000.0, 10.0, 0.0),
+        ("sim_b", "fills", 5_000.0, 0.0, 0.5),
+    ]
+    assert filled.filter(pl.col("venue") == "all")["saved_vs_single_usd"][0] >= 0.0  # from plans

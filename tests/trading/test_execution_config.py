@@ -9,13 +9,13 @@ import pytest
 
 from tests.conftest import small_config_dict
 from trading.config import ConfigError, load_config, parse_config
+from trading.configbase import CapsConfig
 from trading.execution.inputs import venue_state
-from trading.risk.config import VenueCaps
 
 
 def test_shipped_keel_toml_loads_its_execution_sections() -> None:
     config = load_config(Path(__file__).resolve().parents[2] / "keel.toml")
-    assert config.risk.venue_caps["sim_gamma"].max_equity_share == 0.4
+    assert config.risk.max_order_notional_usd == 50_000.0
     assert config.routing.venues["sim_alpha"].tiers.taker[1] == (5_000_000.0, 0.0004)
     assert config.netting.capital(["x"]) == {"x": 10_000.0}
 
@@ -24,7 +24,6 @@ def test_shipped_keel_toml_loads_its_execution_sections() -> None:
     "section",
     [
         {"routing": {"venues": {"nowhere": {}}}},
-        {"risk": {"venue_caps": {"nowhere": {"max_equity_usd": 1.0}}}},
         {"risk": {"states": [{"scope": "venue", "name": "nowhere", "state": "HALTED"}]}},
     ],
 )
@@ -41,7 +40,7 @@ def test_unknown_routing_key_is_rejected(tmp_path: Path) -> None:
 
 
 def test_equity_cap_is_the_tighter_of_absolute_and_share() -> None:
-    caps = VenueCaps(max_equity_usd=50_000.0, max_equity_share=0.2, max_gross_exposure_usd=9.0)
+    caps = CapsConfig(max_equity_usd=50_000.0, max_equity_share=0.2, max_gross_exposure_usd=9.0)
     state = venue_state(
         "v",
         equity_usd=1.0,

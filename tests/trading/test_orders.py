@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.trading.book import BAR, T0, market
 from trading.execution.config import TwapConfig
@@ -107,3 +110,58 @@ def test_slices_are_spaced_by_the_interval_with_distinct_ids() -> None:
 def test_slice_count_at_the_threshold(amount: float, bar_volume: float, expected: int) -> None:
     twap = TwapConfig(threshold=0.01, horizon_minutes=60, interval_minutes=5)
     assert slice_count(amount, 100.0, market("a"), bar_volume, twap) == expected
+
+
+def test_swap_steps_are_already_base_units() -> None:
+    # a 0.01-BTC contract: the venue layer gives its step and minimum in BTC
+    inst = replace(market("a", step=0.01, min_amount=0.01), contract_size=0.01)
+    orders, dropped = leg_orders(
+        bar=BAR,
+        start=T0,
+        instrument=inst,
+        side="buy",
+        amount=0.057,
+        price=100.0,
+        leg=0,
+        slices=1,
+        style="taker",
+        interval=timedelta(minutes=5),
+    )
+    assert [o.amount for o in orders] == [0.05]
+    assert [round(d.amount, 12) for d in dropped] == [0.007]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    amount=st.floats(0.0, 50.0),
+    step=st.sampled_from([0.001, 0.003, 0.01, 0.03, 0.1, 1.0]),
+    min_notional=st.floats(0.0, 200.0),
+    price=st.floats(1.0, 500.0),
+    bar_volume=st.floats(0.0, 1e5),
+)
+def test_slices_are_sendable_and_sum_to_the_leg_minus_what_is_reported(
+    amount: float, step: float, min_notional: float, price: float, bar_volume: float
+) -> None:
+    inst = market("a", step=step, min_amount=step, min_notional=min_notional)
+    twap = TwapConfig(threshold=0.01, horizon_minutes=60, interval_minutes=5)
+    slices = slice_count(amount, price, inst, bar_volume, twap)
+    orders, dropped = leg_orders(
+        bar=BAR,
+        start=T0,
+        instrument=inst,
+        side="buy",
+        amount=amount,
+        price=price,
+        leg=0,
+        slices=slices,
+        style="taker",
+        interval=timedelta(minutes=5),
+    )
+    sent = sum(o.amount for o in orders)
+    assert sent + sum(d.amount for d in dropped) == pytest.approx(amount, abs=1e-9)
+    assert sent <= amount + 1e-12
+    assert len(orders) <= slices
+    for o in orders:
+        assert o.amount / step == pytest.approx(round(o.amount / step), abs=1e-6)
+        assert o.amount >= step - 1e-12
+        assert o.amount * price >= min_notional - 1e-9

@@ -207,3 +207,35 @@ def test_tier_progress_is_counted_once_across_parents() -> None:
     ]
     # the tier saves 0.0005 on 1000 USD a month (its threshold) = 0.5 USD, earned by the gap
     assert plan.routes["rewards_usd"].to_list() == pytest.approx([0.5, 0.0])
+
+
+def test_spot_sell_goes_only_where_the_asset_is_held() -> None:
+    spot = "BTC/USDT"
+    instruments = _instruments(
+        market("a", spot, kind="spot", maker=0.0), market("b", spot, kind="spot", maker=0.0002)
+    )
+    snap = snapshot(
+        {"a": venue("a"), "b": venue("b")},
+        {("a", spot): 100.0, ("b", spot): 100.0},
+        {("b", spot): 3.0},
+    )
+    plan = plan_orders(
+        _targets([("s", spot, -1.0)]), {"s": 1000.0}, snap, instruments, {}, RiskConfig(), MAKER
+    )
+    # target -10 BTC, holding 3: a is cheaper but holds nothing, so b sells its 3; the 10 short
+    # a spot market cannot carry are dropped
+    assert [(o.venue, o.side, o.amount) for o in plan.orders] == [("b", "sell", 3.0)]
+    assert plan.denials == ()
+    assert [(d.reason, d.amount) for d in plan.dropped] == [("no venue capacity", 10.0)]
+
+
+def test_instrument_without_venue_or_price_is_dropped_in_usd() -> None:
+    instruments = _instruments(market("a"))
+    snap = snapshot({"a": venue("a")}, {})
+    targets = _targets([("s", BTC, 0.5), ("s", ETH, -0.25)])
+    plan = plan_orders(targets, {"s": 1000.0}, snap, instruments, {}, RiskConfig(), MAKER)
+    assert plan.orders == ()
+    assert [(d.instrument, d.amount, d.unit, d.reason) for d in plan.dropped] == [
+        (BTC, 500.0, "usd", "no reference price"),
+        (ETH, 250.0, "usd", "no venue lists it"),
+    ]

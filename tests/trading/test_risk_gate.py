@@ -7,6 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.trading.book import order, snapshot, venue
 from trading.execution.types import PlannedOrder, Snapshot
@@ -186,3 +188,37 @@ def test_state_rule_without_name_for_venue_scope_is_rejected() -> None:
 def test_unknown_risk_key_is_rejected() -> None:
     with pytest.raises(ValueError, match="Extra inputs"):
         RiskConfig.model_validate({"max_order_usd": 5})
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("ab"), st.sampled_from(["buy", "sell"]), st.floats(0.01, 30.0)),
+        max_size=12,
+    ),
+    st.floats(-20.0, 20.0),
+)
+def test_approved_batch_never_ends_beyond_a_limit_it_grew_into(
+    batch: list[tuple[str, str, float]], held: float
+) -> None:
+    limits = RiskConfig(max_gross_exposure_usd=3000.0, max_position_usd=2500.0)
+    venues = {"a": venue("a", gross=abs(held) * 100.0, cap=1500.0), "b": venue("b")}
+    snap = _snap(
+        venues=venues, marks={("a", BTC): 100.0, ("b", BTC): 100.0}, positions={("a", BTC): held}
+    )
+    orders = [
+        order(v, side, amount, cid=f"o{i}")  # type: ignore[arg-type]
+        for i, (v, side, amount) in enumerate(batch)
+    ]
+    approved, denials = check(orders, snap, limits)
+    assert len(approved) + len(denials) == len(orders)
+    book = {"a": held, "b": 0.0}
+    for o in approved:
+        before_gross = 100.0 * (abs(book["a"]) + abs(book["b"]))
+        before_a, before_net = abs(book["a"]), abs(book["a"] + book["b"])
+        book[o.venue] += o.signed_amount
+        gross = 100.0 * (abs(book["a"]) + abs(book["b"]))
+        assert gross <= 3000.0 + 1e-6 or gross <= before_gross + 1e-9
+        net = abs(book["a"] + book["b"]) * 100.0
+        assert net <= 2500.0 + 1e-6 or net <= before_net * 100.0 + 1e-9
+        assert abs(book["a"]) * 100.0 <= 1500.0 * (1 + 1e-9) or abs(book["a"]) <= before_a

@@ -3,13 +3,10 @@ programs as data, and when large orders are sliced over time (TWAP)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
+from trading.configbase import _Frozen
 from trading.costs import Style
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
 class FeeTiers(_Frozen):

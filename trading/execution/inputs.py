@@ -3,8 +3,20 @@ gate's inputs, so the caps are read in one way wherever they are configured."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from trading.execution.types import VenueState
-from trading.risk.config import VenueCaps
+
+
+class CapsLike(Protocol):
+    """A venue's caps: the venue config's ``caps`` or the ledger's ``VenueCaps``."""
+
+    @property
+    def max_equity_usd(self) -> float | None: ...
+    @property
+    def max_equity_share(self) -> float | None: ...
+    @property
+    def max_gross_exposure_usd(self) -> float | None: ...
 
 
 def venue_state(
@@ -13,7 +25,7 @@ def venue_state(
     equity_usd: float,
     gross_exposure_usd: float,
     pending_notional_usd: float,
-    caps: VenueCaps | None,
+    caps: CapsLike | None,
     total_equity_usd: float,
     healthy: bool,
 ) -> VenueState:

@@ -92,7 +92,8 @@ def leg_orders(
     rewards_usd: float = 0.0,
 ) -> tuple[list[PlannedOrder], list[Dropped]]:
     """A venue leg as orders: ``amount`` (already wanted, base units) rounded down to the step,
-    split into ``slices`` equal slices on the step grid, the last taking the remainder; each
+    split into (at most) ``slices`` equal slices on the step grid, fewer when a slice would fall
+    below the market's minimums, the last taking the remainder; each
     slice may be sent ``interval`` after the previous one, the first at ``start``."""
     step = base_step(instrument)
     total = floor_to_step(amount, step)
@@ -107,6 +108,9 @@ def leg_orders(
             dropped.append(Dropped(instrument.symbol, instrument.venue, total, why))
         return [], dropped
     each = floor_to_step(total / slices, step)
+    while slices > 1 and below_minimum(each, price, instrument) is not None:
+        slices -= 1  # fewer, larger slices: every slice must be sendable on its own
+        each = floor_to_step(total / slices, step)
     amounts = [each] * (slices - 1) + [_clean(total - each * (slices - 1), step)]
     limit = price_to_step(price, instrument.price_step, side)
     orders = [

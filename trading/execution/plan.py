@@ -11,7 +11,7 @@ every quantity that could not be sent (rounding, minimums, no venue, no capacity
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import polars as pl
@@ -19,14 +19,14 @@ import polars as pl
 from trading.execution.config import RoutingConfig
 from trading.execution.orders import leg_orders, slice_count
 from trading.execution.quotes import Capacity, listing, quote, reference_price
-from trading.execution.router import equal_split_cost, route, single_venue_cost
+from trading.execution.router import VenueQuote, equal_split_cost, route, single_venue_cost
 from trading.execution.types import Dropped, MarketStat, PlannedOrder, Snapshot
 from trading.portfolio.netting import attribute_costs, net_targets
 from trading.risk.config import RiskConfig
 from trading.risk.gate import check
 from trading.risk.states import Denial
 from trading.risk.strategies import check_strategies
-from trading.venues.base import Instrument, Side
+from trading.venues.base import Instrument
 
 ROUTES: Mapping[str, pl.DataType] = {
     "instrument": pl.String(),
@@ -42,6 +42,7 @@ PARENTS: Mapping[str, pl.DataType] = {
     "single_venue_cost_usd": pl.Float64(),
     "equal_split_cost_usd": pl.Float64(),
     "extra_cash_usd": pl.Float64(),
+    "unrouted_usd": pl.Float64(),
 }
 _DUST_USD = 1e-6
 
@@ -51,7 +52,12 @@ class Plan:
     """What one bar's decision sends, refuses and leaves out, and who owns what.
     ``attribution``: strategy, instrument, notional_usd, share, cost_usd. ``routes``: planned
     USD per instrument and venue with cash cost and rewards. ``parents``: per instrument, the
-    routed net cost against the single cheapest venue and an equal split."""
+    USD routed and its net cost against the single cheapest venue and an equal split of the
+    same amount (both ignoring caps), and what no venue could take.
+    ``rewards_extra_usd``: extra cash this plan pays to earn rewards; the caller adds it to
+    the day's spend (``Snapshot.rewards_spent_today_usd``) so the daily budget holds across
+    bars. TWAP slices with a later ``not_before`` passed the gate now; check them again when
+    they are due, against the snapshot of that time."""
 
     orders: tuple[PlannedOrder, ...]
     denials: tuple[Denial, ...]
@@ -78,101 +84,122 @@ def plan_orders(
     without a signal keep."""
     allowed, strategy_denials = check_strategies(targets, allocations, limits, previous)
     netted = net_targets(allowed, allocations, previous)
-    capacity = Capacity.of(snapshot)
-    budget = max(config.rewards_budget_usd_per_day - snapshot.rewards_spent_today_usd, 0.0)
-    interval = timedelta(minutes=config.twap.interval_minutes)
-    orders: list[PlannedOrder] = []
-    dropped: list[Dropped] = []
-    routes: list[tuple[str, str, float, float, float]] = []
-    parents: list[tuple[str, float, float, float, float, float]] = []
-    extra_total = 0.0
-    volume: dict[str, float] = {}
+    run = _Run(snapshot, instruments, market, config, Capacity.of(snapshot))
+    run.budget = max(config.rewards_budget_usd_per_day - snapshot.rewards_spent_today_usd, 0.0)
     for symbol, target_usd in netted.net.iter_rows():
-        markets = listing(instruments, symbol)
-        if not markets:
-            dropped.append(Dropped(symbol, "", abs(target_usd), "no venue lists the instrument"))
-            continue
-        price = reference_price(symbol, [m.venue for m in markets], snapshot)
-        if price is None:
-            dropped.append(Dropped(symbol, "", abs(target_usd), "no reference price"))
-            continue
-        delta = target_usd / price - snapshot.net_position(symbol)
-        if abs(delta) * price <= _DUST_USD:
-            continue
-        direction = 1.0 if delta > 0 else -1.0
-        side: Side = "buy" if delta > 0 else "sell"
-        quotes = [
-            quote(
-                m,
-                market.get((m.venue, symbol)),
-                config,
-                config.style,
-                capacity.usd(m.venue, symbol, direction, price),
-                volume.get(m.venue, 0.0),
-            )
-            for m in markets
-        ]
-        total = abs(delta) * price
-        split = route(
-            quotes, total, config.impact_weight, config.rewards_weight, budget - extra_total
-        )
-        extra_total += split.extra_cash_usd
-        parents.append(
-            (
-                symbol,
-                total,
-                split.cash_usd - split.rewards_usd,
-                single_venue_cost(quotes, total),
-                equal_split_cost(quotes, total),
-                split.extra_cash_usd,
-            )
-        )
-        if split.unrouted_usd > _DUST_USD:
-            dropped.append(Dropped(symbol, "", split.unrouted_usd / price, "no venue capacity"))
-        for leg, (m, q, usd) in enumerate(zip(markets, quotes, split.notional_usd, strict=True)):
-            if usd <= _DUST_USD:
-                continue
-            stat = market.get((m.venue, symbol))
-            amount = usd / price
-            slices = slice_count(
-                amount, price, m, stat.bar_volume_usd if stat else 0.0, config.twap
-            )
-            leg_price = (
-                snapshot.marks[(m.venue, symbol)].price
-                if ((m.venue, symbol) in snapshot.marks)
-                else price
-            )
-            made, lost = leg_orders(
-                bar=snapshot.bar_ts,
-                start=snapshot.ts,
-                instrument=m,
-                side=side,
-                amount=amount,
-                price=leg_price,
-                leg=leg,
-                slices=slices,
-                style=config.twap.mode if slices > 1 else config.style,
-                interval=interval,
-                cost_usd=q.cash(usd),
-                rewards_usd=q.rewards(usd),
-            )
-            orders.extend(made)
-            dropped.extend(lost)
-            sent = sum(o.amount for o in made)
-            if sent > 0.0:
-                capacity.take(m.venue, symbol, direction * sent, price)
-                volume[m.venue] = volume.get(m.venue, 0.0) + sent * price
-                routes.append((symbol, m.venue, sent * price, q.cash(usd), q.rewards(usd)))
-    approved, denials = check(orders, snapshot, limits)
+        run.parent(symbol, target_usd)
+    approved, denials = check(run.orders, snapshot, limits)
     return Plan(
         orders=tuple(approved),
         denials=tuple(strategy_denials) + tuple(denials),
-        dropped=tuple(dropped),
+        dropped=tuple(run.dropped),
         attribution=_attribution(netted.attribution, approved, previous),
-        routes=pl.DataFrame(routes, schema=dict(ROUTES), orient="row"),
-        parents=pl.DataFrame(parents, schema=dict(PARENTS), orient="row"),
-        rewards_extra_usd=extra_total,
+        routes=pl.DataFrame(run.routes, schema=dict(ROUTES), orient="row"),
+        parents=pl.DataFrame(run.parents, schema=dict(PARENTS), orient="row"),
+        rewards_extra_usd=run.extra,
     )
+
+
+@dataclass(slots=True)
+class _Run:
+    """One plan in the making: parents are routed in instrument order, each seeing the venue
+    capacity, tier progress and rewards budget the earlier ones left."""
+
+    snapshot: Snapshot
+    instruments: Mapping[tuple[str, str], Instrument]
+    market: Mapping[tuple[str, str], MarketStat]
+    config: RoutingConfig
+    capacity: Capacity
+    budget: float = 0.0
+    extra: float = 0.0
+    orders: list[PlannedOrder] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    routes: list[tuple[str, str, float, float, float]] = field(default_factory=list)
+    parents: list[tuple[str, float, float, float, float, float, float]] = field(
+        default_factory=list
+    )
+    volume: dict[str, float] = field(default_factory=dict)
+
+    def parent(self, symbol: str, target_usd: float) -> None:
+        """Route, round and slice the order that moves ``symbol`` to its net target."""
+        markets = listing(self.instruments, symbol)
+        if not markets:
+            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no venue lists it", "usd"))
+            return
+        price = reference_price(symbol, [m.venue for m in markets], self.snapshot)
+        if price is None:
+            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no reference price", "usd"))
+            return
+        delta = target_usd / price - self.snapshot.net_position(symbol)
+        total = abs(delta) * price
+        if total <= _DUST_USD:
+            return
+        direction = 1.0 if delta > 0 else -1.0
+        config = self.config
+        quotes = [
+            quote(
+                m,
+                self.market.get((m.venue, symbol)),
+                config,
+                config.style,
+                self.capacity.usd(m.venue, symbol, direction, price, m.kind == "spot"),
+                self.volume.get(m.venue, 0.0),
+            )
+            for m in markets
+        ]
+        split = route(
+            quotes, total, config.impact_weight, config.rewards_weight, self.budget - self.extra
+        )
+        self.extra += split.extra_cash_usd
+        routed = total - split.unrouted_usd
+        self.parents.append(
+            (
+                symbol,
+                routed,
+                split.cash_usd - split.rewards_usd,
+                single_venue_cost(quotes, routed),
+                equal_split_cost(quotes, routed),
+                split.extra_cash_usd,
+                split.unrouted_usd,
+            )
+        )
+        if split.unrouted_usd > _DUST_USD:
+            self.dropped.append(
+                Dropped(symbol, "", split.unrouted_usd / price, "no venue capacity")
+            )
+        for leg, (m, q, usd) in enumerate(zip(markets, quotes, split.notional_usd, strict=True)):
+            if usd > _DUST_USD:
+                self._leg(m, q, leg, usd, price, direction)
+
+    def _leg(
+        self, m: Instrument, q: VenueQuote, leg: int, usd: float, price: float, direction: float
+    ) -> None:
+        stat = self.market.get((m.venue, m.symbol))
+        amount = usd / price
+        twap = self.config.twap
+        slices = slice_count(amount, price, m, stat.bar_volume_usd if stat else 0.0, twap)
+        mark = self.snapshot.marks.get((m.venue, m.symbol))
+        made, lost = leg_orders(
+            bar=self.snapshot.bar_ts,
+            start=self.snapshot.ts,
+            instrument=m,
+            side="buy" if direction > 0 else "sell",
+            amount=amount,
+            price=mark.price if mark is not None else price,
+            leg=leg,
+            slices=slices,
+            style=twap.mode if slices > 1 else self.config.style,
+            interval=timedelta(minutes=twap.interval_minutes),
+            cost_usd=q.cash(usd),
+            rewards_usd=q.rewards(usd),
+        )
+        self.orders.extend(made)
+        self.dropped.extend(lost)
+        sent = sum(o.amount for o in made)
+        if sent > 0.0:
+            self.capacity.take(m.venue, m.symbol, direction * sent, price)
+            self.volume[m.venue] = self.volume.get(m.venue, 0.0) + sent * price
+            self.routes.append((m.symbol, m.venue, sent * price, q.cash(usd), q.rewards(usd)))
 
 
 def _attribution(

@@ -34,16 +34,20 @@ class Capacity:
         gross = {v: s.gross_exposure_usd for v, s in snapshot.venues.items()}
         return cls(snapshot, gross, dict(snapshot.positions))
 
-    def usd(self, venue: str, symbol: str, direction: float, price: float) -> float:
+    def usd(
+        self, venue: str, symbol: str, direction: float, price: float, spot: bool = False
+    ) -> float:
         """The most USD a leg in ``direction`` (+1 buy, −1 sell) may trade on the venue:
         nothing on an unhealthy or unknown venue; reducing an opposite position is always
         room; beyond that, what the venue's gross cap leaves after open orders; only the
-        reducing part on a venue over its equity cap."""
+        reducing part on a venue over its equity cap; a spot sell no more than is held."""
         state = self.snapshot.venues.get(venue)
         if state is None or not state.healthy:
             return 0.0
         held = self.positions.get((venue, symbol), 0.0)
         reducing = max(0.0, -direction * held) * price
+        if spot and direction < 0:
+            return reducing
         if state.max_equity_usd is not None and state.equity_usd > state.max_equity_usd:
             return reducing
         if state.max_gross_exposure_usd is None:

@@ -43,69 +43,108 @@ NULLABLE = frozenset(
 )
 
 
-def daily_rows(
-    day: date,
+TRADES: Mapping[str, pl.DataType] = {
+    "venue": pl.String(),
+    "notional_usd": pl.Float64(),
+    "liquidity": pl.String(),  # maker | taker | null (unknown)
+    "fee_usd": pl.Float64(),  # negative: a rebate; null when the fee asset has no price
+}
+
+
+def trades_from_plans(
     plans: Sequence[Plan],
     instruments: Mapping[tuple[str, str], Instrument],
     config: RoutingConfig,
 ) -> pl.DataFrame:
-    """One row per venue that traded plus the ``all`` row, for one day of plans (the 30-day
-    and tier columns are filled by ``with_tier_progress``)."""
-    acc: dict[str, dict[str, float]] = {}
+    """The approved orders of a day of plans as trades, priced at their fee tier."""
+    rows = []
     for plan in plans:
         for o in plan.orders:
             rewards = venue_rewards(config, o.venue)
-            notional = o.amount * o.price
             rate = fee_rate(instruments[(o.venue, o.instrument)], rewards, o.style)
-            per_usd = (
-                rewards.points_per_usd_maker if o.style == "maker" else rewards.points_per_usd_taker
-            )
-            row = acc.setdefault(o.venue, dict.fromkeys(_SUMS, 0.0))
-            row["orders"] += 1
-            row["volume_usd"] += notional
-            row[f"{o.style}_volume_usd"] += notional
-            row["fees_usd"] += max(rate, 0.0) * notional
-            row["rebates_usd"] += max(-rate, 0.0) * notional
-            row["points"] += per_usd * notional
-            row["points_value_usd"] += per_usd * notional * rewards.point_value_usd
-    routed = sum(float(p.parents["routed_cost_usd"].sum()) for p in plans)
-    single = sum(float(p.parents["single_venue_cost_usd"].sum()) for p in plans)
-    total = dict.fromkeys(_SUMS, 0.0)
-    for row in acc.values():
-        for k in _SUMS:
-            total[k] += row[k]
-    rows = [_row(day, venue, values, None, None) for venue, values in sorted(acc.items())] + [
-        _row(day, ALL, total, routed, single)
-    ]
-    return pl.DataFrame(rows, schema=dict(REWARDS_DAILY))
+            notional = o.amount * o.price
+            rows.append((o.venue, notional, o.style, rate * notional))
+    return pl.DataFrame(rows, schema=dict(TRADES), orient="row")
 
 
-_SUMS = (
-    "orders",
-    "volume_usd",
-    "maker_volume_usd",
-    "taker_volume_usd",
-    "fees_usd",
-    "rebates_usd",
-    "points",
-    "points_value_usd",
-)
+def trades_from_fills(fills: pl.DataFrame) -> pl.DataFrame:
+    """Fills (``trading.frames.FILLS``) as trades. A fee paid in the quote or settle currency
+    counts as is, one paid in the base asset at the fill price; any other fee asset has no
+    price here and counts as null (left out of the fee sums)."""
+    parts = pl.col("symbol").str.split_exact("/", 1)
+    base = parts.struct.field("field_0")
+    quote_settle = parts.struct.field("field_1").str.split(":")
+    fee_asset = pl.col("fee_asset")
+    in_quote = fee_asset.is_in(quote_settle) | pl.col("fee").is_null() | (pl.col("fee") == 0.0)
+    return fills.select(
+        "venue",
+        (pl.col("amount") * pl.col("price")).alias("notional_usd"),
+        pl.col("liquidity"),
+        pl.when(in_quote)
+        .then(pl.col("fee").fill_null(0.0))
+        .when(fee_asset == base)
+        .then(pl.col("fee") * pl.col("price"))
+        .otherwise(None)
+        .alias("fee_usd"),
+    )
 
 
-def _row(
-    day: date, venue: str, values: dict[str, float], routed: float | None, single: float | None
-) -> dict[str, object]:
-    return {
-        "date": day,
-        "venue": venue,
-        "source": "planned",
-        **{k: int(values[k]) if k == "orders" else values[k] for k in _SUMS},
-        "routed_cost_usd": routed,
-        "single_venue_cost_usd": single,
-        "saved_vs_single_usd": None if routed is None or single is None else single - routed,
-        "volume_30d_usd": 0.0,
-        "next_tier_volume_usd": None,
-    }
+def daily_rows(
+    day: date,
+    trades: pl.DataFrame,
+    config: RoutingConfig,
+    source: str,
+    plans: Sequence[Plan] = (),
+) -> pl.DataFrame:
+    """One row per venue that traded plus the ``all`` row, for one day of ``trades``; the
+    ``all`` row's routing comparison comes from the day's ``plans`` (fills cannot say what the
+    alternatives would have cost). The 30-day and tier columns are filled by
+    ``with_tier_progress``."""
+    venues = sorted(set(trades["venue"].to_list()))
+    maker = {v: venue_rewards(config, v).points_per_usd_maker for v in venues}
+    taker = {v: venue_rewards(config, v).points_per_usd_taker for v in venues}
+    value = {v: venue_rewards(config, v).point_value_usd for v in venues}
+    liq = pl.col("liquidity")
+    points = pl.when(liq == "maker").then(
+        pl.col("venue").replace_strict(maker, return_dtype=pl.Float64)
+    ).when(liq == "taker").then(
+        pl.col("venue").replace_strict(taker, return_dtype=pl.Float64)
+    ).otherwise(0.0) * pl.col("notional_usd")
+    per_venue = (
+        trades.with_columns(points=points)
+        .group_by("venue")
+        .agg(
+            pl.len().cast(pl.Int64).alias("orders"),
+            pl.col("notional_usd").sum().alias("volume_usd"),
+            pl.col("notional_usd").filter(liq == "maker").sum().alias("maker_volume_usd"),
+            pl.col("notional_usd").filter(liq == "taker").sum().alias("taker_volume_usd"),
+            pl.col("fee_usd").clip(lower_bound=0.0).sum().alias("fees_usd"),
+            (-pl.col("fee_usd")).clip(lower_bound=0.0).sum().alias("rebates_usd"),
+            pl.col("points").sum(),
+        )
+        .with_columns(
+            points_value_usd=pl.col("points")
+            * pl.col("venue").replace_strict(value, return_dtype=pl.Float64)
+        )
+        .sort("venue")
+    )
+    routed = sum(float(p.parents["routed_cost_usd"].sum()) for p in plans) if plans else None
+    single = sum(float(p.parents["single_venue_cost_usd"].sum()) for p in plans) if plans else None
+    total = per_venue.select(pl.lit(ALL).alias("venue"), pl.exclude("venue").sum()).with_columns(
+        routed_cost_usd=pl.lit(routed, pl.Float64),
+        single_venue_cost_usd=pl.lit(single, pl.Float64),
+    )
+    return (
+        pl.concat([per_venue, total], how="diagonal")
+        .with_columns(
+            date=pl.lit(day, pl.Date),
+            source=pl.lit(source),
+            saved_vs_single_usd=pl.col("single_venue_cost_usd") - pl.col("routed_cost_usd"),
+            volume_30d_usd=pl.lit(0.0),
+            next_tier_volume_usd=pl.lit(None, pl.Float64),
+        )
+        .select([pl.col(c).cast(t) for c, t in REWARDS_DAILY.items()])
+    )
 
 
 def with_tier_progress(history: pl.DataFrame, config: RoutingConfig) -> pl.DataFrame:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
 
 from trading.costs import Style
 from trading.venues.base import Instrument, InstrumentKind, Side
@@ -102,23 +103,21 @@ class PlannedOrder:
 
 @dataclass(frozen=True, slots=True)
 class Dropped:
-    """Quantity the plan could not send, and why (below a minimum, step remainder, no venue)."""
+    """Quantity the plan could not send, and why (below a minimum, step remainder, no venue).
+    ``amount`` is in base units, or in USD (``unit``) when the instrument has no price."""
 
     instrument: str
     venue: str
     amount: float
     reason: str
+    unit: Literal["base", "usd"] = "base"
 
 
 def base_step(instrument: Instrument) -> float:
-    """The amount step in base units (ccxt gives swap steps and minimums in contracts)."""
-    return instrument.amount_step * _contract(instrument)
+    """The amount step in base units (the venue layer converts contracts at its boundary)."""
+    return instrument.amount_step
 
 
 def base_min_amount(instrument: Instrument) -> float:
     """The minimum order amount in base units."""
-    return instrument.min_amount * _contract(instrument)
-
-
-def _contract(instrument: Instrument) -> float:
-    return instrument.contract_size if instrument.kind == "swap" else 1.0
+    return instrument.min_amount

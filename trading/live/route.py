@@ -18,8 +18,9 @@ from typing import Any
 import polars as pl
 
 from trading.execution.config import RoutingConfig
+from trading.execution.inputs import CapsLike, venue_state
 from trading.execution.plan import plan_orders as route_orders
-from trading.execution.types import Mark, MarketStat, Snapshot, VenueState
+from trading.execution.types import Mark, MarketStat, Snapshot
 from trading.live.engine import OrderIntent
 from trading.live.states import TradingStates
 from trading.risk.config import RiskConfig, StateRule
@@ -114,10 +115,13 @@ def plan_account(
     routing: RoutingConfig,
     now: datetime,
     bar: datetime,
+    caps: Mapping[str, CapsLike | None] | None = None,
 ) -> Plan:
     """One account's orders for the bar; ``previous`` is the account's last attribution
     (strategy, instrument, notional_usd), kept by strategies that are HALTED. Prices are the
-    reference ``marks`` of every venue and instrument (price and when it was observed)."""
+    reference ``marks`` of every venue and instrument (price and when it was observed).
+    ``caps`` (each venue config's ``caps``) bound the live account's venues; paper accounts
+    hold no real money and have none."""
     plan = Plan()
     mine = [c for c in contributions if c.account == account]
     if not mine:
@@ -138,15 +142,20 @@ def plan_account(
     gross: dict[str, float] = {}
     for (v, s), q in positions.items():
         gross[v] = gross.get(v, 0.0) + abs(q) * prices.get((v, s), 0.0)
+    bounds = (caps or {}) if account == "live" else {}
+    total_equity = sum(max(books.equity_usd.get((account, v), 0.0), 0.0) for v in venues)
     snapshot = Snapshot(
         ts=now,
         bar_ts=bar,
         positions=positions,
         venues={
-            v: VenueState(
-                venue=v,
+            v: venue_state(
+                v,
                 equity_usd=books.equity_usd.get((account, v), 0.0),
                 gross_exposure_usd=gross.get(v, 0.0),
+                pending_notional_usd=0.0,
+                caps=bounds.get(v),
+                total_equity_usd=total_equity,
                 healthy=(account, v) not in books.refused
                 and (account != "live" or books.trading_enabled.get(v, False)),
             )

@@ -14,6 +14,7 @@ from typing import Any
 import polars as pl
 
 from trading.execution.config import RoutingConfig
+from trading.execution.inputs import CapsLike
 from trading.execution.types import MarketStat
 from trading.live.decide import Deployed, decide, refusal
 from trading.live.engine import Outcome, Submitter, event_row
@@ -69,6 +70,7 @@ class RunParts:
     routing: RoutingConfig
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
+    caps: Mapping[str, CapsLike | None] = field(default_factory=dict)  # venue -> its caps
 
 
 @dataclass(slots=True)
@@ -156,7 +158,7 @@ class TradingRun:
             part = plan_account(
                 kind, contributions, books, previous.filter(account=kind).drop("account"),
                 instruments, self.data.market, marks, risk, self.parts.routing,
-                self.parts.clock(), self.data.bar,
+                self.parts.clock(), self.data.bar, self.parts.caps,
             )  # fmt: skip
             plan.net_targets += part.net_targets
             plan.orders += part.orders

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from trading.configbase import _Frozen
 
 
-class NettingConfig(BaseModel):
+class NettingConfig(_Frozen):
     """USD capital each strategy's weights are a fraction of; strategies not named get
     ``default_capital_usd``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
     default_capital_usd: float = Field(default=10_000.0, ge=0)
     capital_usd: dict[str, float] = Field(default_factory=dict)

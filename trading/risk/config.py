@@ -1,21 +1,21 @@
 """The ``[risk]`` config: every limit of the pre-trade gate, frozen, unknown keys rejected.
 
 A limit left unset (``None``) is not checked; every other one is checked on every order. Limits
-in USD are notional at the reference price; quantities are base-asset units.
+in USD are notional at the reference price; quantities are base-asset units. Per-venue caps are
+not here: they are each venue's ``caps`` in the venue config (``trading.configbase.CapsConfig``),
+read by the ledger, the router and the gate alike.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from trading.configbase import _Frozen
 
 TradingState = Literal["ACTIVE", "REDUCING", "HALTED"]
 Scope = Literal["all", "venue", "strategy", "instrument"]
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
 class StateRule(_Frozen):
@@ -35,14 +35,6 @@ class StateRule(_Frozen):
         return self
 
 
-class VenueCaps(_Frozen):
-    """What may sit on one venue, so a blow-up or hack there costs a bounded amount."""
-
-    max_equity_usd: float | None = Field(default=None, gt=0)
-    max_equity_share: float | None = Field(default=None, gt=0, le=1)
-    max_gross_exposure_usd: float | None = Field(default=None, gt=0)
-
-
 class RiskConfig(_Frozen):
     """Limits of the pre-trade gate (``[risk]`` in keel.toml)."""
 
@@ -60,9 +52,6 @@ class RiskConfig(_Frozen):
     max_data_age_bars: int = Field(default=1, ge=0)
     max_orders_per_minute: int | None = Field(default=None, gt=0, description="per venue")
     max_daily_loss_usd: float | None = Field(default=None, gt=0)
-    venue_caps: dict[str, VenueCaps] = Field(
-        default_factory=dict, description="per venue; used when the venue config has no caps"
-    )
     states: tuple[StateRule, ...] = ()
 
     @model_validator(mode="after")

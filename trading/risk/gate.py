@@ -48,24 +48,44 @@ class _Book:
     positions: dict[tuple[str, str], float] = field(default_factory=dict)
     sent: dict[str, int] = field(default_factory=dict)
     venue_gross: dict[str, float] = field(default_factory=dict)
+    instrument_qty: dict[str, float] = field(default_factory=dict)
+    gross: float = 0.0
+    net: float = 0.0
 
     def __post_init__(self) -> None:
         self.positions = dict(self.snapshot.positions)
         self.sent = dict(self.snapshot.orders_last_minute)
         self.venue_gross = {v: s.gross_exposure_usd for v, s in self.snapshot.venues.items()}
+        for (v, s), q in self.positions.items():
+            self.instrument_qty[s] = self.instrument_qty.get(s, 0.0) + q
+            self.gross += abs(q) * self.mark(v, s)
+            self.net += q * self.mark(v, s)
 
     def mark(self, venue: str, symbol: str) -> float:
         m = self.snapshot.marks.get((venue, symbol))
         return m.price if m is not None else 0.0
 
     def net_qty(self, symbol: str) -> float:
-        return sum(q for (_, s), q in self.positions.items() if s == symbol)
+        return self.instrument_qty.get(symbol, 0.0)
 
     def gross_usd(self) -> float:
-        return sum(abs(q) * self.mark(v, s) for (v, s), q in self.positions.items())
+        return self.gross
 
     def net_usd(self) -> float:
-        return sum(q * self.mark(v, s) for (v, s), q in self.positions.items())
+        return self.net
+
+    def apply(self, order: PlannedOrder) -> None:
+        """Move the book by an approved order."""
+        key = (order.venue, order.instrument)
+        held = self.positions.get(key, 0.0)
+        s = order.signed_amount
+        price = self.mark(*key)
+        self.positions[key] = held + s
+        self.instrument_qty[order.instrument] = self.instrument_qty.get(order.instrument, 0.0) + s
+        grown = (abs(held + s) - abs(held)) * price
+        self.venue_gross[order.venue] = self.venue_gross.get(order.venue, 0.0) + grown
+        self.gross += grown
+        self.net += s * price
 
 
 def _reduces(before: float, delta: float) -> bool:
@@ -236,11 +256,7 @@ def check(
             denials.append(denial)
             continue
         approved.append(order)
-        key = (order.venue, order.instrument)
-        held = book.positions.get(key, 0.0)
-        book.positions[key] = held + order.signed_amount
-        grown = (abs(held + order.signed_amount) - abs(held)) * book.mark(*key)
-        book.venue_gross[order.venue] = book.venue_gross.get(order.venue, 0.0) + grown
+        book.apply(order)
         if order.not_before - snapshot.ts < timedelta(minutes=1):
             book.sent[order.venue] = book.sent.get(order.venue, 0) + 1
     return approved, denials

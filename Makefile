@@ -5,15 +5,24 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export DAGSTER_HOME := $(CURDIR)
 export KEEL_DAGSTER_STORAGE := $(CURDIR)/var/dagster
+# PROFILE=prod: Dagster's instance in PostgreSQL (profiles/prod/dagster.yaml; `make services`
+# starts a local server), per-partition events written in batches.
+PROFILE ?= local
+ifeq ($(PROFILE),prod)
+export DAGSTER_HOME := $(CURDIR)/profiles/prod
+export KEEL_POSTGRES_URL ?= postgresql+psycopg2://postgres@127.0.0.1:5433/keel
+export DAGSTER_EVENT_BATCH_SIZE ?= 1000
+else
+export DAGSTER_HOME := $(CURDIR)
+endif
 
-.PHONY: setup demo test lint ui bench docs clean
+.PHONY: setup demo test lint ui bench docs clean services services-stop
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=/path/to/python3.11)"; exit 1; }
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,prod]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -47,9 +56,21 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.route
+	$(BIN)/python -m bench.portfolio
+	$(BIN)/python -m bench.backfill
 
 clean:
 	rm -rf var
 
 docs: $(STAMP)
 	$(BIN)/keel docs
+
+# The production profile's local servers: PostgreSQL on 5433, Redis on 6380 (Debian packages).
+services: $(STAMP)
+	@command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server; } || \
+	  { echo "install PostgreSQL and Redis: sudo apt-get install -y postgresql redis-server"; exit 1; }
+	$(BIN)/keel services start
+
+services-stop: $(STAMP)
+	$(BIN)/keel services stop

@@ -48,12 +48,15 @@ class Setup:
     _accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
 
     def deployments(self) -> list[Deployment]:
-        """Strategies to trade: the config's (or the override's) in the chosen stages."""
-        chosen = (
-            list(self.strategies)
-            if self.strategies is not None
-            else deployments(self.config.live, self.stages)
-        )
+        """Strategies to trade: the config's (or the override's) in the chosen stages, and
+        those the ideas pipeline promoted to them (``assets.live_ideas.promoted``)."""
+        if self.strategies is not None:
+            chosen = list(self.strategies)
+        else:
+            from assets.live_ideas import promoted
+
+            chosen = deployments(self.config.live, self.stages)
+            chosen += promoted(self.lake, self.stages, {d.strategy for d in chosen})
         if self.paper_only:
             chosen = [d.model_copy(update={"stage": "paper"}) for d in chosen]
         return chosen

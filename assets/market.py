@@ -201,20 +201,22 @@ def _ingest(
     gaps_of: Callable[[pl.DataFrame, datetime, datetime], pl.DataFrame] | None,
     timeframe: str | None,
 ) -> MaterializeResult[None]:
-    """Fetch the window in whole-day chunks, validate every chunk, and only then write them:
-    a bad payload anywhere in the range leaves the lake as it was."""
+    """Fetch, validate and write the window in whole-day chunks of bounded size, one after
+    the other: memory follows one chunk, not the range. A bad payload fails the step before its
+    chunk is written; chunks written before it stay (each write is an idempotent MERGE, so
+    re-running the range repairs without duplicates)."""
     from assets.rejections import explain_rejection
     from lake.store import SchemaViolationError, WriteResult
 
     lake = keel.lake()
-    chunks: list[pl.DataFrame] = []
-    windows: list[tuple[datetime, datetime]] = []
+    results: list[WriteResult] = []
     gap_frames: list[pl.DataFrame] = []
     dropped = reordered = 0
     now = utc_now()
     for lo, hi in _chunks(start, end, chunk_days):
         parts = [p for p in fetch(lo, hi) if not p.is_empty()]
         chunk = pl.concat(parts) if parts else pl.DataFrame()
+        del parts
         if chunk.is_empty():
             continue
         # Exact repeats (overlapping pages) are harmless and dropped; the same key with other
@@ -223,17 +225,14 @@ def _ingest(
         dropped += chunk.height - unique.height
         ordered = unique.sort(list(spec.key))
         reordered += int(not ordered.equals(unique))
-        chunk = ordered
-        chunks.append(chunk)
-        windows.append((lo, hi))
-    try:
-        results: list[WriteResult] = lake.upsert_many(spec, chunks)  # validates all first
-    except SchemaViolationError as exc:
-        raise explain_rejection(exc, spec.name.split("/")[-1], start, end) from None
-    if gaps_of is not None and timeframe is not None:
-        for chunk, (lo, hi) in zip(chunks, windows, strict=True):
+        del chunk, unique
+        try:
+            results.append(lake.upsert(spec, ordered))
+        except SchemaViolationError as exc:
+            raise explain_rejection(exc, spec.name.split("/")[-1], lo, hi, start, end) from None
+        if gaps_of is not None and timeframe is not None:
             last = min(hi, floor_time(now, timeframe)) - timeframe_delta(timeframe)
-            gap_frames.append(gaps_of(chunk, lo, last))
+            gap_frames.append(gaps_of(ordered, lo, last))
     rows = sum(r.rows for r in results)
     gaps = pl.concat(gap_frames) if gap_frames else pl.DataFrame()
     missing = int(gaps.get_column("missing_bars").sum()) if not gaps.is_empty() else 0

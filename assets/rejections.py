@@ -24,9 +24,15 @@ def _bar(row: dict[str, object]) -> str:
 
 
 def explain_rejection(
-    error: SchemaViolationError, dataset: str, start: datetime, end: datetime
+    error: SchemaViolationError,
+    dataset: str,
+    start: datetime,
+    end: datetime,
+    range_start: datetime | None = None,
+    range_end: datetime | None = None,
 ) -> WriteRejectedError:
-    """The rejection as: rule, bars, nothing written, and the repair commands."""
+    """The rejection as: rule, bars, what was not written (the chunk ``start..end``), and the
+    repair commands over the whole range (``range_start..range_end``, default the chunk)."""
     lines = str(error).splitlines()
     rule = lines[1] if len(lines) > 1 else lines[0]
     bad = error.failures
@@ -38,11 +44,13 @@ def explain_rejection(
     venue = str(rows[0].get("venue"))
     days = sorted({d for d in bad.get_column("ts").dt.date().to_list() if isinstance(d, date)})
     first, last = start.date(), (end - timedelta(microseconds=1)).date()
+    range_first = (range_start or start).date()
+    range_last = ((range_end or end) - timedelta(microseconds=1)).date()
     around = []
-    if days[0] > first:
-        around.append((first, days[0] - timedelta(days=1)))
-    if days[-1] < last:
-        around.append((days[-1] + timedelta(days=1), last))
+    if days[0] > range_first:
+        around.append((range_first, days[0] - timedelta(days=1)))
+    if days[-1] < range_last:
+        around.append((days[-1] + timedelta(days=1), range_last))
     base = f"keel backfill --venue {venue} --dataset {dataset}"
     repair = " and ".join(f"{base} --start {a} --end {b}" for a, b in around)
     more = f" and {bad.height - len(rows)} more" if bad.height > len(rows) else ""

@@ -227,15 +227,27 @@ class Lake:
         min_ts, max_ts = _ts_range(data)
         predicate = f"{column} IN ({', '.join(_sql_literal(v) for v in values)})"
         arrow = data.with_columns(spec.derived_columns()).to_arrow()
+        from deltalake.exceptions import CommitFailedError
+
+        # Created empty first (race-free, see _table_or_create), then always overwritten.
         self._table_or_create(spec, data.with_columns(spec.derived_columns()))
-        write_deltalake(
-            self.uri(spec),
-            arrow,
-            mode="overwrite",
-            predicate=predicate,
-            partition_by=list(spec.partition_by) or None,
-            storage_options=self.storage_options,
-        )
+        for attempt in range(_COMMIT_RETRIES):
+            try:
+                write_deltalake(
+                    self.uri(spec),
+                    arrow,
+                    mode="overwrite",
+                    predicate=predicate,
+                    partition_by=list(spec.partition_by) or None,
+                    storage_options=self.storage_options,
+                )
+                break
+            except CommitFailedError:
+                # A concurrent writer (another research range) committed first; the
+                # predicate overwrite is idempotent, so retry on the new version.
+                if attempt == _COMMIT_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
         self._tables.pop(self.uri(spec), None)
         return WriteResult(spec.name, self.version(spec), len(data), len(data), 0, min_ts, max_ts)
 

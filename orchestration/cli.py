@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_execution, cli_lake, cli_live
+from orchestration import cli_execution, cli_ideas, cli_lake, cli_live, cli_services
 from orchestration.paths import ensure_dagster_home
+from orchestration.profile import apply_profile
 
 
 def _definitions() -> Any:
@@ -24,6 +25,13 @@ def _definitions() -> Any:
     from trading.config import default_config_path
 
     return _definitions_for(str(default_config_path()))
+
+
+def _definitions_config() -> Any:
+    """The validated config the definitions were built from."""
+    from trading.config import default_config_path, load_config
+
+    return load_config(default_config_path())
 
 
 @cache
@@ -53,7 +61,6 @@ def backfill(
     from dagster import AssetKey
 
     from jobs.market import MARKET_JOB
-    from orchestration.schedules import range_tags
 
     definitions = _definitions()
     job = definitions.resolve_job_def(MARKET_JOB)
@@ -85,9 +92,16 @@ def backfill(
         )
     if end < start:
         raise SystemExit(f"end {end} is before start {start}")
-    print(f"backfill {start}..{end}: {', '.join('/'.join(k.path) for k in sorted(keys))}")
-    return _execute(
-        " ", job, range_tags(start.isoformat(), end.isoformat()), [AssetKey(k.path) for k in keys]
+    from orchestration.progress import run_backfill
+
+    config = _definitions_config()
+    selection = [AssetKey(k.path) for k in sorted(keys)]
+    return run_backfill(
+        config,
+        start,
+        end,
+        selection,
+        lambda tags, listener: _execute(" ", job, tags, selection, listener),
     )
 
 
@@ -99,23 +113,34 @@ def _execute(
     job: Any,
     tags: dict[str, str] | None = None,
     selection: list[Any] | None = None,
+    listener: Callable[[Any], None] | None = None,
 ) -> bool:
     """Run a job in process on the shared instance; print one line for the outcome, the reason
     of every failed step (no traceback: the full one is in the run's logs in the UI) and the
-    check results."""
+    check results. ``listener`` sees every event of the run as it is stored (progress)."""
+    from dagster._core.utils import make_new_run_id
+
+    from orchestration.executors import execute_out_of_process, executor_name
     from orchestration.recovery import prepare_run
 
     graph = _definitions().resolve_asset_graph()
     keys = selection if selection is not None else job.asset_layer.executable_asset_keys
     instance, tags = prepare_run(graph, keys, tags)
     began = time.perf_counter()
-    result = job.execute_in_process(
-        instance=instance,
-        tags=tags,
-        run_config=_QUIET,
-        asset_selection=selection,
-        raise_on_error=False,
-    )
+    if executor_name() != "in_process":
+        result = execute_out_of_process(job.name, tags or {}, selection, _QUIET, listener)
+    else:
+        run_id = make_new_run_id()
+        if listener is not None:
+            instance.add_event_listener(run_id, listener)
+        result = job.execute_in_process(
+            instance=instance,
+            tags=tags,
+            run_config=_QUIET,
+            asset_selection=selection,
+            raise_on_error=False,
+            run_id=run_id,
+        )
     print(
         f"{label} {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
         f"(run {result.run_id})"
@@ -151,15 +176,29 @@ def refresh_instruments() -> bool:
     return _execute("instruments:", _definitions().resolve_job_def(INSTRUMENTS_JOB))
 
 
-def research() -> bool:
-    """Backtest every registered strategy in one run, then print the leaderboard."""
+def research(workers: int = 1, only: Sequence[str] | None = None) -> bool:
+    """Backtest every registered strategy, in one run or split by strategy ranges across
+    ``workers`` concurrent runs, then print the leaderboard; ``only`` (first, last) runs one
+    range and prints no leaderboard (a split's part)."""
+    from dagster import DagsterInstance
+
     from jobs.research import RESEARCH_JOB
+    from orchestration.research_split import allow_concurrent_research, run_ranges, split_ranges
     from orchestration.schedules import range_tags
     from trading.models.registry import strategy_names
 
     names = strategy_names()
     job = _definitions().resolve_job_def(RESEARCH_JOB)
-    ok = _execute(f"research: {len(names)} strategies", job, range_tags(names[0], names[-1]))
+    if only is not None:
+        first, last = only
+        count = names.index(last) - names.index(first) + 1
+        return _execute(f"research: {count} strategies ({first}..{last})", job, range_tags(*only))
+    ranges = split_ranges(names, workers)
+    if len(ranges) > 1:
+        allow_concurrent_research(DagsterInstance.get(), len(ranges))
+        ok = run_ranges(ranges)
+    else:
+        ok = _execute(f"research: {len(names)} strategies", job, range_tags(names[0], names[-1]))
     if ok:
         print_leaderboard()
     return ok
@@ -248,6 +287,9 @@ def demo() -> int:
         ok = backfill(start, today, datasets) and ok
     summary()
     ok = research() and ok
+    from orchestration.demo_ideas import seed_and_report
+
+    ok = seed_and_report() and ok
     return 0 if ok else 1
 
 
@@ -268,17 +310,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("docs", help="build the great-expectations Data Docs under var/")
     sub.add_parser("summary", help="print the lake location and row counts")
     sub.add_parser("research", help="backtest every strategy and print the leaderboard")
+    sub.choices["research"].add_argument(
+        "--workers", type=int, default=1, help="split strategies into this many concurrent runs"
+    )
+    sub.choices["research"].add_argument("--range", nargs=2, help=argparse.SUPPRESS)
     sub.add_parser("check-config", help="validate the config file and exit")
     from orchestration import cli_account
 
     cli_account.register(sub)
     cli_live.register(sub)
     cli_execution.register(sub)
+    cli_ideas.register(sub)
+    cli_services.register(sub)
     cli_lake.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
 
+    apply_profile()
     ensure_dagster_home()
     from lake.diagnose import LakeReadError
 
@@ -287,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             load_config()  # a bad config is reported first, before the lake is looked at
             cli_lake.check_lake_root(writes=args.command not in ("summary", "history"))
         handled = cli_account.run(args)
+        if handled is None:
+            handled = cli_services.run(args)
         if handled is None:
             handled = cli_lake.run(args)
         if handled is not None:
@@ -307,10 +358,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return mine
         if args.command == "demo":
             return demo()
+        handled = cli_ideas.run(args)
+        if handled is not None:
+            return handled
         if args.command == "backfill":
             return 0 if backfill(args.start, args.end, args.dataset, args.venue) else 1
         if args.command == "research":
-            return 0 if research() else 1
+            return 0 if research(args.workers, args.range) else 1
         if args.command == "docs":
             from lake.expectations import build_docs
 

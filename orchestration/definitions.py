@@ -11,13 +11,17 @@ from assets.account import account_assets, account_checks, account_job, account_
 from assets.checks import market_checks
 from assets.execution import execution_assets
 from assets.features import feature_assets
+from assets.ideas import idea_assets
 from assets.live import live_assets
 from assets.market import instrument_assets, market_assets
+from assets.portfolio import portfolio_assets
 from assets.research import research_assets
 from jobs.execution import execution_report_job
 from jobs.market import instruments_job, market_data_job
+from jobs.portfolio import portfolio_job, portfolio_schedule
 from jobs.research import research_job
 from jobs.trading import trading_job
+from orchestration.executors import definitions_executor
 from orchestration.recovery import stale_runs_sensor
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
@@ -39,6 +43,7 @@ def build_definitions(
     research = research_job()
     trading = trading_job()
     account = account_job()
+    portfolio = portfolio_job()
     return Definitions(
         assets=[
             *market_assets(config),
@@ -48,16 +53,20 @@ def build_definitions(
             *live_assets(config),
             *account_assets(config),
             *execution_assets(config),
+            *idea_assets(),
+            *portfolio_assets(),
         ],
         asset_checks=[*market_checks(config), *account_checks(config)],
-        jobs=[job, markets, research, account, trading, execution_report_job()],
+        jobs=[job, markets, research, account, trading, execution_report_job(), portfolio],
         sensors=[trading_sensor(trading), stale_runs_sensor()],
         schedules=[
             refresh_schedule(job, config.data.refresh_cron),
             instruments_schedule(markets),
             account_schedule(account, config.account.sync_cron),
+            portfolio_schedule(portfolio, config.portfolio.refresh_cron),
         ],
         resources={"keel": keel or KeelResource(config_path=config_path)},
+        executor=definitions_executor(),  # KEEL_EXECUTOR=celery: steps on Celery workers
     )
 
 

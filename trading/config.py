@@ -23,8 +23,11 @@ from trading.configbase import (
     _Frozen,
 )
 from trading.execution.config import RoutingConfig
+from trading.ideas.gates import IdeasConfig
 from trading.live.config import LiveConfig
+from trading.portfolio.allocation import AllocationConfig
 from trading.portfolio.config import NettingConfig
+from trading.regimes.labels import RegimeConfig
 from trading.risk.config import RiskConfig
 from trading.timeframes import TIMEFRAME_MINUTES
 from trading.venues.kinds import KINDS, VenueConfig, describe_kinds
@@ -179,6 +182,9 @@ class KeelConfig(_Frozen):
     routing: RoutingConfig = RoutingConfig()
     netting: NettingConfig = NettingConfig()
     account: AccountConfig = AccountConfig()
+    ideas: IdeasConfig = IdeasConfig()
+    portfolio: AllocationConfig = AllocationConfig()
+    regimes: RegimeConfig = RegimeConfig()
 
     @model_validator(mode="after")
     def _execution_names_known_venues(self) -> KeelConfig:

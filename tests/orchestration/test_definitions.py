@@ -43,6 +43,10 @@ def test_all_definitions_load_and_validate() -> None:
             AssetKey(["account", "sync"]),
             AssetKey(["account", "ledger"]),
             AssetKey(["execution", "rewards_daily"]),
+            AssetKey(["ideas", "pipeline"]),
+            AssetKey(["portfolio", "allocation"]),
+            AssetKey(["portfolio", "regime_report"]),
+            AssetKey(["portfolio", "diversity"]),
         }
     )
     assert keys == expected
@@ -52,6 +56,8 @@ def test_all_definitions_load_and_validate() -> None:
     assert loaded.resolve_job_def("trading") is not None
     assert loaded.resolve_sensor_def("trading_on_new_bar").minimum_interval_seconds == 5
     assert loaded.resolve_job_def("execution_report") is not None
+    assert loaded.resolve_job_def("portfolio") is not None
+    assert loaded.resolve_schedule_def("portfolio_refresh").cron_schedule == "30 0 * * *"
     assert loaded.resolve_schedule_def("market_refresh").cron_schedule == "5 * * * *"
     assert loaded.resolve_schedule_def("account_sync").cron_schedule == "*/5 * * * *"
 

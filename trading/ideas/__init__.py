@@ -1,0 +1,1 @@
+"""The ideas pipeline: idea → research → paper → live → retired, moved through gates."""

@@ -96,6 +96,7 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
     )
     def trading_run(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult:  # type: ignore[type-arg]
         from assets.checks import failing_blocking_checks
+        from assets.live_close import close_run
         from assets.live_run import run_bar
         from lake.live import newest_bar
 
@@ -109,9 +110,8 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
             report = run_bar(setup, context.run.run_id, bar, failing)
         for line in report.lines():
             context.log.info(line)
-        diffs, checked = parity_differences(
-            setup.journal_lake, setup.lake, timeframe, context.run.run_id
-        )
+        closing = close_run(setup, context.run.run_id)
+        diffs, checked = closing.differences, closing.checked
         orders = pl.DataFrame(
             [
                 {
@@ -140,6 +140,9 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
                 "refused_venues": MetadataValue.text("\n".join(report.refused) or "none"),
                 "trading_states": MetadataValue.text("\n".join(state_lines(setup)) or "none"),
                 "notes": MetadataValue.text("\n".join(report.notes) or "none"),
+                "capital_source": setup.capital_source(),
+                "parity_recorded": md_table(pl.DataFrame(closing.parity).drop("at", strict=False)),
+                "demoted": MetadataValue.text("\n".join(closing.demotion_lines()) or "none"),
             },
             check_results=[
                 AssetCheckResult(

@@ -49,17 +49,32 @@ class Setup:
 
     def deployments(self) -> list[Deployment]:
         """Strategies to trade: the config's (or the override's) in the chosen stages, and
-        those the ideas pipeline promoted to them (``assets.live_ideas.promoted``)."""
+        those the ideas pipeline promoted to them (``assets.live_ideas.promoted``); once the
+        portfolio has weights, each capped at weight × the portfolio's capital."""
         if self.strategies is not None:
             chosen = list(self.strategies)
         else:
-            from assets.live_ideas import promoted
+            from assets.live_ideas import newest_weights, promoted, sized
 
+            ts, weights = newest_weights(self.lake)
+            capital = self.config.portfolio.capital if ts is not None else None
             chosen = deployments(self.config.live, self.stages)
-            chosen += promoted(self.lake, self.stages, {d.strategy for d in chosen})
+            configured = {d.strategy for d in chosen}
+            if capital is not None:
+                chosen = sized(chosen, weights, capital)
+            chosen += promoted(self.lake, self.stages, configured, capital)
         if self.paper_only:
             chosen = [d.model_copy(update={"stage": "paper"}) for d in chosen]
         return chosen
+
+    def capital_source(self) -> str:
+        """What sized the strategies: the newest portfolio weights, or the config's caps."""
+        from assets.live_ideas import capital_source, newest_weights
+
+        if self.strategies is not None:
+            return "strategies given to the run"
+        ts, _ = newest_weights(self.lake)
+        return capital_source(ts, self.config.portfolio.capital)
 
     def accounts(self) -> dict[tuple[str, str], Account]:
         """Venues built once per setup (a ccxt venue loads its markets once)."""

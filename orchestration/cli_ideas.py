@@ -196,6 +196,7 @@ def promote(
         print(f"research of {strategy} failed; nothing recorded")
         return 1
     evidence = evidence_for(keel.lake(), config, strategy) if testable else None
+    paper = _paper_evidence(keel.lake(), name, stage, utc_now()) if target == "live" else None
     result = plan(
         name,
         stage,
@@ -205,6 +206,7 @@ def promote(
         config.ideas,
         testable=testable,
         research=evidence,
+        paper=paper,
         override=override,
         capital=capital,
     )
@@ -225,6 +227,25 @@ def promote(
     if result.blocked:
         print("  to trade it anyway with a small capital cap: add --override 'why'")
     return 1
+
+
+def _paper_evidence(lake: Any, name: str, stage: str, now: Any) -> Any:
+    """The idea's evidence since it went to paper (journal and ideas share the lake); printed,
+    so the trader sees what the paper → live gate judged. None unless it is on paper now."""
+    from lake.paper_evidence import stage_evidence
+
+    if stage != "paper":
+        return None
+    found = stage_evidence(lake, lake, name, "paper", now)
+    if found is None:
+        return None
+    ev, fills = found
+    parity = "passing" if ev.parity_passed else "not passing (or no runs yet)"
+    print(
+        f"  paper evidence: {ev.days:.1f} days, parity {parity}, shortfall "
+        f"{ev.shortfall_bps:.1f} bps over {fills} fills, drawdown {ev.max_drawdown:.2%}"
+    )
+    return ev
 
 
 def _research(strategy: str) -> bool:

@@ -94,9 +94,15 @@ def test_trading_job_trades_the_bar_with_parity_and_records_the_journal(
     assert parity.metadata["decisions_checked"].value > 0
     meta = result.asset_materializations_for_node("live__trading_run")[0].metadata
     assert meta["bar"].value == "2024-03-01T20:00:00+00:00"
+    assert meta["capital_source"].value == "config caps (no portfolio weights yet)"
+    assert meta["demoted"].value == "none"
     journal = LakeJournal(keel.lake())
     orders = journal.read("orders")
     assert set(orders["account"]) == {"paper", "live"}
+    parity_rows = journal.read("parity")
+    assert parity_rows["differences"].sum() == 0
+    assert parity_rows["passed"].all()
+    assert parity_rows["decisions"].sum() == parity.metadata["decisions_checked"].value
     again = job.execute_in_process(instance=instance, tags=tags)
     assert again.success
     assert journal.read("orders").height == orders.height

@@ -100,6 +100,14 @@ LAYOUTS: Mapping[str, Mapping[str, pl.DataType]] = {
         "at": TS,
     },
     "trading_states": STATE_LAYOUT,
+    "parity": {  # one row per run and strategy: its decisions against research's
+        **_RUN,
+        "features_version": pl.Int64(),
+        "decisions": pl.Int64(),
+        "differences": pl.Int64(),
+        "passed": pl.Boolean(),
+        "at": TS,
+    },
 }
 TABLES = tuple(LAYOUTS)
 NULLABLE = frozenset({"order_id", "price", "features_version", "detail"})

@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.research $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.definitions_load
 	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.research_path $(if $(VECTORBT_PYTHON),--vectorbt-python $(VECTORBT_PYTHON),)
 	$(BIN)/python -m bench.live
 	$(BIN)/python -m bench.route
 	$(BIN)/python -m bench.portfolio

@@ -5,7 +5,7 @@ lookback) from earlier days of the candle table. Downstream of the market assets
 blocking data-quality check on any venue's candles stops it.
 """
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from dagster import (
@@ -78,7 +78,14 @@ def feature_assets(config: KeelConfig) -> list[AssetsDefinition]:
         lake = keel.lake()
         window = context.partition_time_window
         warmup = timeframe_delta(timeframe) * max_lookback(registry.values())
-        lo = window.start - warmup
+        # A feature the table does not hold yet (a new feature file) is computed over the
+        # whole history, not just this run's days: its column must not be null before them.
+        stored = set(lake.scan(spec).collect_schema().names()) if lake.exists(spec) else set()
+        new = sorted(set(registry) - stored) if stored else []
+        start = datetime(1970, 1, 1, tzinfo=UTC) if new else window.start
+        if new:
+            context.log.info(f"new features {new}: computing them over the whole history")
+        lo = start - warmup
         candles = (
             lake.scan(catalog.candles(timeframe))
             .filter(pl.col("ts") >= lo, pl.col("ts") < window.end)
@@ -90,7 +97,7 @@ def feature_assets(config: KeelConfig) -> list[AssetsDefinition]:
             .collect()
         )
         computed = compute_features(feature_input(candles, funding, timeframe), registry.values())
-        rows = computed.filter(pl.col("ts") >= window.start, pl.col("ts") < window.end)
+        rows = computed.filter(pl.col("ts") >= start, pl.col("ts") < window.end)
         result = lake.upsert(spec, rows)
         coverage = (
             rows.select([pl.col(n).is_not_null().mean().alias(n) for n in registry]).row(
@@ -106,6 +113,7 @@ def feature_assets(config: KeelConfig) -> list[AssetsDefinition]:
                 "delta_version": result.version,
                 "features": MetadataValue.json(list(registry)),
                 "warmup_bars": max_lookback(registry.values()),
+                "new_features_backfilled": MetadataValue.json(new),
                 "window_start": window.start.isoformat(),
                 "window_end": window.end.isoformat(),
                 "non_null_share": MetadataValue.json(

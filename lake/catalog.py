@@ -132,6 +132,11 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
     "window_start": frames.UTC_TS,
     "window_end": frames.UTC_TS,
     "run_id": pl.String(),
+    "recorded_at": frames.UTC_TS,  # when the run wrote the result (history: one row per run)
+    "oos_start": frames.UTC_TS,  # first out-of-sample bar (walk-forward), window_end if none
+    "capital": pl.Float64(),  # account currency
+    "style": pl.String(),  # taker | maker
+    "execution_delay_bars": pl.Int64(),
     **{
         m: pl.Float64()
         for m in (
@@ -139,6 +144,15 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
             "annual_return",
             "volatility",
             "sharpe",
+            "sharpe_ci_low",
+            "sharpe_ci_high",
+            "deflated_sharpe",  # probability the Sharpe beats the best of `trials` by luck
+            "trials",
+            "oos_sharpe",  # over the walk-forward out-of-sample bars only
+            "oos_total_return",
+            "skew",
+            "kurtosis",
+            "bars",
             "sortino",
             "max_drawdown",
             "turnover",
@@ -149,6 +163,10 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
             "fees",
             "slippage",
             "funding",
+            "borrow",
+            "costs_bps",
+            # annualized: mean per-bar (strategy − BTC) over bars where BTC's trailing return
+            # is negative, × bars per year
             "excess_return_bad_regimes",
         )
     },
@@ -173,21 +191,70 @@ RESEARCH_TRADES: Mapping[str, pl.DataType] = {
 }
 
 
+RESEARCH_WALK_FORWARD: Mapping[str, pl.DataType] = {
+    "model": pl.String(),
+    "run_id": pl.String(),
+    "fold": pl.Int64(),
+    "in_start": frames.UTC_TS,
+    "out_start": frames.UTC_TS,
+    "out_end": frames.UTC_TS,
+    "chosen": pl.String(),  # the strategy with the best in-sample Sharpe
+    "in_sample_sharpe": pl.Float64(),  # annualized
+    "out_of_sample_return": pl.Float64(),  # compounded over the fold's out-of-sample bars
+}
+
+RESEARCH_FAILURES: Mapping[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "run_id": pl.String(),
+    "recorded_at": frames.UTC_TS,
+    "reason": pl.String(),
+}
+
+
 def _no_rules() -> list[Rule]:
     return []
 
 
 @cache
 def research_metrics() -> TableSpec:
-    """One row per strategy: its latest backtest's metrics and everything to reproduce it."""
-    return TableSpec("research/metrics", RESEARCH_METRICS, ("strategy",), (), _no_rules)
+    """One row per strategy and run (the history of results), with its window and everything
+    needed to reproduce it."""
+    return TableSpec(
+        "research/metrics",
+        RESEARCH_METRICS,
+        ("strategy", "run_id"),
+        (),
+        _no_rules,
+        nullable=frozenset(RESEARCH_METRICS) - {"strategy", "run_id"},
+        evolve_schema=True,  # lakes written before a column existed take it on write
+    )
+
+
+@cache
+def research_walk_forward() -> TableSpec:
+    """Per model, run and fold: the strategy chosen in sample and its out-of-sample result."""
+    return TableSpec(
+        "research/walk_forward", RESEARCH_WALK_FORWARD, ("model", "run_id", "fold"), (), _no_rules
+    )
+
+
+@cache
+def research_failures() -> TableSpec:
+    """Strategies that failed in a run, with the reason."""
+    return TableSpec("research/failures", RESEARCH_FAILURES, ("strategy", "run_id"), (), _no_rules)
 
 
 @cache
 def research_equity() -> TableSpec:
-    """Per-bar net return, equity and drawdown of each strategy's latest backtest."""
+    """Per-bar net return, equity and drawdown of each strategy's latest backtest (earlier
+    runs keep their metrics in research/metrics)."""
     return TableSpec(
-        "research/equity", RESEARCH_EQUITY, ("strategy", "ts"), ("strategy",), _no_rules
+        "research/equity",
+        RESEARCH_EQUITY,
+        ("strategy", "ts"),
+        ("strategy",),
+        _no_rules,
+        evolve_schema=True,
     )
 
 

@@ -142,8 +142,14 @@ class Lake:
             [f"t.{k} = s.{k}" for k in spec.key] + self._partition_filter(spec, data)
         )
         # Update only rows whose values changed: re-writing identical data commits nothing.
-        changed = " OR ".join(
-            f"(t.{c} IS DISTINCT FROM s.{c})" for c in spec.layout if c not in spec.key
+        # A column the table lacks (a new feature) cannot be named in the predicate: then
+        # every matched row is updated, and the schema merge adds the column.
+        present = {f.name for f in table.schema().fields}
+        values = [c for c in spec.layout if c not in spec.key and c in data.columns]
+        changed = (
+            " OR ".join(f"(t.{c} IS DISTINCT FROM s.{c})" for c in values)
+            if all(c in present for c in values)
+            else ""
         )
         from deltalake.exceptions import CommitFailedError
 

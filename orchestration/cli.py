@@ -205,13 +205,27 @@ def research(workers: int = 1, only: Sequence[str] | None = None) -> bool:
 
 
 def print_leaderboard() -> None:
-    """The leaderboard as a table: best Sharpe first."""
+    """The leaderboard as a table, best out-of-sample Sharpe first, and the strategies that
+    failed in the latest run with their reasons."""
     import polars as pl
 
     from assets.research import LEADERBOARD_COLUMNS, leaderboard_frame
+    from lake import catalog
     from orchestration.resources import KeelResource
 
-    board = leaderboard_frame(KeelResource()).select(LEADERBOARD_COLUMNS)
+    keel = KeelResource()
+    board = leaderboard_frame(keel).select(LEADERBOARD_COLUMNS)
+    failed = keel.lake().scan(catalog.research_failures()).collect()
+    latest = (
+        keel.lake()
+        .scan(catalog.research_metrics())
+        .select(pl.col("run_id").sort_by("recorded_at").last())
+        .collect()
+    )
+    if latest.height and failed.height:
+        failed = failed.filter(pl.col("run_id") == latest.item())
+        for row in failed.iter_rows(named=True):
+            print(f"FAILED {row['strategy']}: {row['reason']}")
     with pl.Config(
         tbl_rows=100,
         tbl_hide_dataframe_shape=True,
@@ -219,7 +233,10 @@ def print_leaderboard() -> None:
         float_precision=3,
         tbl_width_chars=220,
     ):
-        print(f"\nleaderboard (research/metrics, {board.height} strategies)")
+        print(
+            f"\nleaderboard (research/metrics, latest of {board.height} strategies, ranked by "
+            "out-of-sample Sharpe; Sharpe figures annualized)"
+        )
         print(board)
 
 

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -170,10 +170,39 @@ class SimulationConfig(_Frozen):
     seed: int = 7
 
 
+class WalkForwardConfig(_Frozen):
+    """Rolling in-sample / out-of-sample windows: a model's parameters are chosen on each
+    in-sample window and judged on the out-of-sample window after it."""
+
+    in_sample_days: int = Field(default=30, ge=1)
+    out_of_sample_days: int = Field(default=15, ge=1)
+
+
+class ResearchConfig(_Frozen):
+    """How backtests trade: capital in the account currency, execution style and delay, the
+    borrow rate of spot shorts, and the trailing window that estimates volume and volatility."""
+
+    capital: float = Field(default=100_000.0, gt=0, description="starting equity")
+    account_currency: str = Field(default="USDT", min_length=1)
+    par_currencies: tuple[str, ...] = Field(
+        default=("USDT", "USD", "USDC"), description="quote currencies counted 1:1 as the account"
+    )
+    style: Literal["taker", "maker"] = "taker"
+    execution_delay_bars: int = Field(default=0, ge=0, le=24, description="bars decision→fill")
+    rebalance_band: float = Field(
+        default=0.001, ge=0, le=0.5, description="drift (fraction of equity) left untraded"
+    )
+    spot_borrow_rate: float = Field(default=0.10, ge=0, le=5, description="annual, spot shorts")
+    liquidity_days: int = Field(default=30, ge=1, description="trailing ADV and volatility window")
+    bad_regime_days: int = Field(default=30, ge=1, description="BTC's trailing return window")
+    walk_forward: WalkForwardConfig = WalkForwardConfig()
+
+
 class KeelConfig(_Frozen):
     """The whole config file."""
 
     data: DataConfig
+    research: ResearchConfig = ResearchConfig()
     quality: QualityConfig = QualityConfig()
     simulation: SimulationConfig = SimulationConfig()
     venues: tuple[VenueConfig, ...] = Field(min_length=1)

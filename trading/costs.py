@@ -16,6 +16,7 @@ fill is the execution layer's concern, not a cost.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,15 +41,31 @@ class VenueCosts:
         return self.maker_fee if style == "maker" else self.taker_fee
 
 
+def taker_rate(
+    notional: float,
+    fee: float,
+    half_spread_bps: float,
+    impact_k: float,
+    adv: float,
+    daily_vol: float,
+) -> float:
+    """A taker order's cost as a fraction of its notional: fee + half spread + square-root
+    impact. Plain arithmetic on floats (``math`` only), so the backtest compiles this very
+    function into its per-bar account instead of keeping a copy of the formula."""
+    impact = 0.0
+    if notional > 0.0:
+        if not math.isfinite(adv) or adv <= 0.0:
+            impact = math.inf
+        else:
+            impact = impact_k * max(daily_vol, 0.0) * math.sqrt(notional / adv)
+    return fee + half_spread_bps * 1e-4 + impact
+
+
 def impact_rate(notional: float, adv: float, daily_vol: float, k: float) -> float:
     """Square-root impact as a fraction of the order's notional; an unknown or zero volume
     (``adv`` not positive or not finite) means no depth is known, priced as no impact is wrong,
     so it is priced as infinite: such a venue is unusable for a taker order of any size."""
-    if notional <= 0.0:
-        return 0.0
-    if not np.isfinite(adv) or adv <= 0.0:
-        return float("inf")
-    return k * max(daily_vol, 0.0) * float(np.sqrt(notional / adv))
+    return taker_rate(notional, 0.0, 0.0, k, adv, daily_vol)
 
 
 def cost_rate(
@@ -57,10 +74,8 @@ def cost_rate(
     """Total cost of one order as a fraction of its notional (fee + spread + impact)."""
     if style == "maker":
         return costs.maker_fee
-    return (
-        costs.taker_fee
-        + costs.half_spread_bps * 1e-4
-        + impact_rate(notional, adv, daily_vol, costs.impact_k)
+    return taker_rate(
+        notional, costs.taker_fee, costs.half_spread_bps, costs.impact_k, adv, daily_vol
     )
 
 
@@ -78,13 +93,96 @@ def cost_rates(
     impact_k: Array,
     adv: Array,
     daily_vol: Array,
+    *,
+    style: Style = "taker",
 ) -> Array:
-    """Vectorized taker ``cost_rate`` over matching arrays (the backtest's path); equal to the
-    scalar function element by element, including infinite impact where ``adv`` is unknown."""
+    """Vectorized ``cost_rate`` over matching (broadcastable) arrays, the backtest's path; equal
+    to the scalar function element by element, including infinite impact where ``adv`` is
+    unknown. ``fee`` is the fee of ``style``: a maker order pays only it, no spread or impact."""
     size = np.abs(notional)
+    if style == "maker":
+        return np.array(np.broadcast_to(fee, np.broadcast(size, fee).shape), dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         depth = np.where(np.isfinite(adv) & (adv > 0.0), adv, 0.0)
         impact = impact_k * np.maximum(daily_vol, 0.0) * np.sqrt(size / depth)
     impact = np.where(size > 0.0, impact, 0.0)
     impact = np.where((size > 0.0) & (depth <= 0.0), np.inf, impact)
     return np.asarray(fee + half_spread_bps * 1e-4 + impact, dtype=np.float64)
+
+
+def split_order(
+    notional: float,
+    fee: Array,
+    half_spread_bps: Array,
+    impact_k: Array,
+    adv: Array,
+    daily_vol: Array,
+    out: Array,
+) -> float:
+    """The cheapest split of one parent order of ``notional`` (account currency, > 0) across
+    venues: fills ``out`` with each venue's share of the notional and returns the total cost.
+
+    Each venue ``v`` costs ``a_v·n + b_v·n^1.5`` for ``n`` traded there (``a`` fee + half
+    spread, ``b = k·σ/sqrt(ADV)`` the square-root impact), so the optimum equalizes marginal
+    costs ``a_v + 1.5·b_v·sqrt(n_v)`` across the venues used (water-filling on the marginal
+    cost, found by bisection). A venue whose ``adv`` is unknown or zero gets nothing; a venue
+    without impact (``b = 0``) takes the whole order if it is the cheapest. Plain loops over
+    arrays, so the backtest compiles this very function: research pays the split the router
+    chooses. Pass a maker fee and zero spread and impact to split a maker order."""
+    venues = len(fee)
+    a = np.empty(venues)
+    b = np.empty(venues)
+    usable = 0
+    for v in range(venues):
+        out[v] = 0.0
+        a[v] = fee[v] + half_spread_bps[v] * 1e-4
+        if not math.isfinite(adv[v]) or adv[v] <= 0.0 or not math.isfinite(a[v]):
+            b[v] = -1.0  # unusable
+        else:
+            b[v] = impact_k[v] * max(daily_vol[v], 0.0) / math.sqrt(adv[v])
+            usable += 1
+    if usable == 0 or notional <= 0.0:
+        return math.inf if notional > 0.0 else 0.0
+    best = -1
+    for v in range(venues):  # a venue without impact at the lowest rate takes everything
+        if b[v] == 0.0 and (best < 0 or a[v] < a[best]):
+            best = v
+    if best >= 0:
+        cheaper = False
+        for v in range(venues):
+            if b[v] > 0.0 and a[v] < a[best]:
+                cheaper = True
+        if not cheaper:
+            out[best] = notional
+            return float(a[best] * notional)
+    lo = math.inf
+    hi = -math.inf
+    for v in range(venues):
+        if b[v] >= 0.0:
+            lo = min(lo, a[v])
+            if b[v] > 0.0:
+                hi = max(hi, a[v] + 1.5 * b[v] * math.sqrt(notional))
+    if hi < lo:
+        hi = lo
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        total = 0.0
+        for v in range(venues):
+            if b[v] > 0.0 and mid > a[v]:
+                root = (mid - a[v]) / (1.5 * b[v])
+                total += root * root
+        if total > notional:
+            hi = mid
+        else:
+            lo = mid
+    total = 0.0
+    for v in range(venues):
+        if b[v] > 0.0 and hi > a[v]:
+            root = (hi - a[v]) / (1.5 * b[v])
+            out[v] = root * root
+            total += out[v]
+    cost = 0.0
+    for v in range(venues):
+        out[v] *= notional / total  # exact sum after the bisection's last step
+        cost += a[v] * out[v] + (b[v] * out[v] * math.sqrt(out[v]) if b[v] > 0.0 else 0.0)
+    return float(cost)

@@ -64,7 +64,11 @@ def return_outliers(
             .shift(1)
             .over("symbol")
         )
-        .with_columns(z=pl.col("ret") / pl.col("sigma"))
+        # A flat price has zero return and zero spread: 0/0 is NaN, which polars orders above
+        # every number, so it must be scored 0 explicitly (a move off a flat price stays inf).
+        .with_columns(
+            z=pl.when(pl.col("ret") == 0.0).then(0.0).otherwise(pl.col("ret") / pl.col("sigma"))
+        )
     )
     return scored.filter(pl.col("z").abs() > k).select(
         "venue", "symbol", "ts", "date", "close", "ret", "sigma", "z"

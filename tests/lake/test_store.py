@@ -263,3 +263,26 @@ def test_one_bad_frame_among_many_writes_none_of_them(lake: Lake) -> None:
         lake.upsert_many(SPEC, [*good, bad])
 
     assert not lake.exists(SPEC)
+
+
+def test_a_new_feature_column_merges_into_a_table_written_before_it_existed(lake: Lake) -> None:
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def rows(names: list[str], value: float) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "venue": ["a", "a"],
+                "symbol": ["X", "X"],
+                "ts": [t0, t0 + timedelta(hours=1)],
+                "date": [t0.date()] * 2,
+                **{n: [value, value] for n in names},
+            }
+        ).with_columns(pl.col("ts").dt.cast_time_unit("us"))
+
+    lake.upsert(catalog.features("1h", ["old"]), rows(["old"], 1.0))
+    spec = catalog.features("1h", ["old", "new"])
+
+    lake.upsert(spec, rows(["old", "new"], 2.0))
+
+    got = lake.scan(spec).collect().sort("ts")
+    assert got.select("old", "new").rows() == [(2.0, 2.0), (2.0, 2.0)]

@@ -3,12 +3,14 @@ Dagster, idempotently, and a bad payload leaves the lake as it was."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
-from dagster import AssetKey, DagsterInstance, Definitions, materialize
+from dagster import AssetKey, DagsterInstance, Definitions
 
 from lake import catalog
 from lake.store import Lake
@@ -200,7 +202,9 @@ def test_features_of_one_day_equal_a_recompute_over_the_whole_history(
 def test_research_backtests_every_strategy_reproducibly_and_ranks_them(
     setup: tuple[Definitions, Lake, KeelResource],
 ) -> None:
-    from trading.backtest.engine import market_from_frames, run, weights_matrix
+    from assets.research_run import load_market
+    from trading.backtest.engine import run, weights_matrix
+    from trading.backtest.setup import settings
     from trading.features.registry import registered_features
     from trading.models.registry import strategy, strategy_names
 
@@ -212,33 +216,80 @@ def test_research_backtests_every_strategy_reproducibly_and_ranks_them(
     research = definitions.resolve_job_def("research").execute_in_process(
         instance=instance, tags=range_tags(names[0], names[-1])
     )
-    leaderboard = definitions.get_assets_def(AssetKey(["research", "leaderboard"]))
-    ranked = materialize([leaderboard], resources={"keel": keel}, instance=instance)
+    again = definitions.resolve_job_def("research").execute_in_process(
+        instance=instance, tags=range_tags(names[0], names[-1])
+    )
 
     assert research.success
-    assert ranked.success
+    assert again.success
     results = lake.scan(catalog.research_metrics()).collect()
-    assert sorted(results["strategy"].to_list()) == sorted(names)
+    assert sorted(set(results["strategy"].to_list())) == sorted(names)
+    assert results.height == 2 * len(names)  # one row per strategy and run: history is kept
     assert len(names) >= 6
     assert results["features_version"].n_unique() == 1
     assert results["code_version"].str.len_chars().min() == 16
-    trend = results.filter(pl.col("strategy") == "trend").row(0, named=True)
+    trend = results.filter(pl.col("strategy") == "trend").sort("recorded_at").row(-1, named=True)
+    assert trend["sharpe_ci_low"] < trend["sharpe"] < trend["sharpe_ci_high"]
+    assert 0.0 <= trend["deflated_sharpe"] <= 1.0
+    assert trend["trials"] == len(names)
+
+    # The leaderboard is materialized by the research run itself, with its ranking.
+    board = instance.get_latest_materialization_event(AssetKey(["research", "leaderboard"]))
+    assert board is not None
+    table = board.asset_materialization.metadata["leaderboard"].value  # type: ignore[union-attr]
+    assert "| trend |" in str(table)
+    # Each partition shows its own metrics and report.
+    event = instance.get_latest_materialization_event(AssetKey(["research", "backtests"]))
+    assert event is not None
+    materialization = event.asset_materialization
+    assert materialization is not None
+    own = str(materialization.metadata["metrics"].value)
+    assert own.count("\n") == 2
+    assert f"| {materialization.partition} |" in own
+    assert "data:image/svg+xml;base64," in str(materialization.metadata["report"].value)
 
     # Reproduce from the recorded feature-table version, with time travel.
     features = lake.scan(
         catalog.features("1h", list(registered_features())), version=trend["features_version"]
     ).collect()
-    candles = (
-        lake.scan(catalog.candles("1h"))
-        .filter(pl.col("ts") >= trend["window_start"], pl.col("ts") <= trend["window_end"])
-        .collect()
+    _, _, market = load_market(lake, keel.config())
+    result = run(
+        market, weights_matrix(market, strategy("trend").targets(features)), settings(keel.config())
     )
-    funding = lake.scan(catalog.funding_rates()).collect()
-    market = market_from_frames(candles, funding, {"sim_a": 0.0005, "sim_b": 0.0005}, 60)
-    again = run(market, weights_matrix(market, strategy("trend").targets(features)), 100_000.0, 0.1)
-    assert again.equity[-1] - 1.0 == pytest.approx(trend["total_return"], abs=1e-12)
+    assert result.equity[-1] - 1.0 == pytest.approx(trend["total_return"], abs=1e-12)
     equity = lake.scan(catalog.research_equity()).filter(pl.col("strategy") == "trend").collect()
     assert equity.height == market.close.shape[0]
+
+
+def test_a_broken_model_fails_its_own_strategies_and_the_rest_complete(
+    setup: tuple[Definitions, Lake, KeelResource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assets.research_run import run_research
+    from trading.models import registry
+
+    definitions, lake, keel = setup
+    assert _run(definitions, "2024-02-01", "2024-02-05")
+    trend = registry.registered_models()["trend"]
+
+    def explode(features: pl.DataFrame, params: object) -> pl.DataFrame:
+        raise ZeroDivisionError("bad day")
+
+    monkeypatch.setitem(registry._REGISTRY, "trend", replace(trend, fn=explode))
+    registry._by_name.cache_clear()
+    names = ["trend", "mean_reversion", "basis", "xs_momentum"]
+
+    out = run_research(
+        lake, keel.config(), names, "run-1", None, {"basis": "model 'basis' declares nothing"}
+    )
+
+    registry._by_name.cache_clear()
+    assert out.failures == {
+        "trend": "ZeroDivisionError: bad day",
+        "basis": "ModelError: model 'basis' declares nothing",
+    }
+    assert sorted(r["strategy"] for r in out.rows) == ["mean_reversion", "xs_momentum"]
+    failed = lake.scan(catalog.research_failures()).collect().sort("strategy")
+    assert failed["strategy"].to_list() == ["basis", "trend"]
 
 
 def test_live_targets_from_the_feature_table_tail_equal_the_backtests_last_bar(
@@ -273,3 +324,25 @@ def test_funding_rates_are_checked_for_duplicates_and_freshness(
 
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"unique_keys": True, "fresh": True, "no_gaps": True}
+
+
+def test_a_strategy_that_never_trades_writes_typed_empty_trades() -> None:
+    from assets.research_run import _frames
+    from trading.backtest.engine import InstrumentCosts, Market, run
+    from trading.costs import VenueCosts
+
+    market = Market(
+        ts=np.arange(3).astype("datetime64[h]").astype("datetime64[us]"),
+        instruments=[("v", "X/USDT")],
+        close=np.ones((3, 1)),
+        quote_volume=np.ones((3, 1)),
+        funding=np.zeros((3, 1)),
+        costs=InstrumentCosts.uniform(1, VenueCosts(0.0, 0.0)),
+        bars_per_year=365.0,
+    )
+    ts = pl.Series(market.ts).dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+
+    _, trades = _frames("flat", "run", market, run(market, np.zeros((3, 1))), ts)
+
+    assert trades.height == 0
+    assert dict(trades.schema) == dict(catalog.RESEARCH_TRADES)

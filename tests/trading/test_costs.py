@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from trading.costs import VenueCosts, cost_rate, cost_rates, impact_rate, order_cost
 
@@ -49,3 +50,93 @@ def test_vectorized_rates_equal_the_scalar_function() -> None:
     )
     want = [cost_rate(n, VENUE, a, v) for n, a, v in zip(notional, adv, vol, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_vectorized_maker_rates_equal_the_scalar_function() -> None:
+    notional = np.array([0.0, 10.0, 1e6])
+    got = cost_rates(
+        notional,
+        np.full(3, VENUE.maker_fee),
+        np.full(3, VENUE.half_spread_bps),
+        np.full(3, VENUE.impact_k),
+        np.array([0.0, 1e6, 1e6]),
+        np.full(3, 0.04),
+        style="maker",
+    )
+    want = [cost_rate(n, VENUE, 1e6, 0.04, style="maker") for n in notional]
+    assert got.tolist() == want == [-0.0001, -0.0001, -0.0001]
+
+
+def test_vectorized_rates_broadcast_a_batch_of_orders_over_instrument_parameters() -> None:
+    notional = np.array([[1e4, 0.0], [4e4, 1e4]])  # strategies × instruments
+    got = cost_rates(
+        notional,
+        np.array([0.0005, 0.001]),
+        np.array([2.0, 1.0]),
+        np.array([0.5, 0.5]),
+        np.array([1e6, 1e6]),
+        np.array([0.04, 0.04]),
+    )
+    assert got[0, 0] == cost_rate(1e4, VENUE, 1e6, 0.04)
+    assert got[1, 0] == cost_rate(4e4, VENUE, 1e6, 0.04)
+    assert got[0, 1] == 0.001 + 0.0001  # no order: fee and spread rate, no impact
+
+
+def _split(
+    notional: float, fees: list[float], advs: list[float], k: float = 0.5, vol: float = 0.04
+) -> tuple[np.ndarray, float]:
+    from trading.costs import split_order
+
+    out = np.zeros(len(fees))
+    cost = split_order(
+        notional,
+        np.array(fees),
+        np.zeros(len(fees)),
+        np.full(len(fees), k),
+        np.array(advs),
+        np.full(len(fees), vol),
+        out,
+    )
+    return out, cost
+
+
+def test_two_identical_venues_share_an_order_equally_and_it_costs_less() -> None:
+    shares, cost = _split(1e6, [0.0005, 0.0005], [1e8, 1e8])
+
+    assert shares.tolist() == pytest.approx([5e5, 5e5])
+    one = order_cost(1e6, VenueCosts(0.0, 0.0005, 0.0, 0.5), 1e8, 0.04)
+    halves = 2 * order_cost(5e5, VenueCosts(0.0, 0.0005, 0.0, 0.5), 1e8, 0.04)
+    assert cost == pytest.approx(halves)
+    assert cost < one
+
+
+def test_the_split_equalizes_marginal_costs_and_beats_nearby_splits() -> None:
+    fees, advs = [0.0002, 0.0006, 0.0004], [5e7, 2e8, 1e7]
+    shares, cost = _split(3e6, fees, advs)
+
+    assert shares.sum() == pytest.approx(3e6)
+    used = shares > 0
+    b = 0.5 * 0.04 / np.sqrt(np.array(advs))
+    marginal = np.array(fees) + 1.5 * b * np.sqrt(shares)
+    assert np.ptp(marginal[used]) < 1e-9
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        other = np.abs(shares + rng.normal(0, 2e5, 3))
+        other *= 3e6 / other.sum()
+        other_cost = sum(f * n + bb * n**1.5 for f, bb, n in zip(fees, b, other, strict=True))
+        assert cost <= other_cost + 1e-9
+
+
+def test_a_venue_without_known_volume_gets_nothing_and_none_usable_is_infinite() -> None:
+    shares, _ = _split(1e5, [0.0001, 0.0005], [0.0, 1e8])
+    assert shares.tolist() == [0.0, pytest.approx(1e5)]
+    _, cost = _split(1e5, [0.0001], [math.nan])
+    assert cost == math.inf
+
+
+def test_a_small_order_goes_to_the_cheapest_venue_only() -> None:
+    shares, cost = _split(10.0, [0.0001, 0.0005], [1e8, 1e8])
+    assert shares.tolist() == [pytest.approx(10.0), 0.0]
+    assert cost == pytest.approx(
+        cost_rate(10.0, VenueCosts(0.0, 0.0001, 0.0, 0.5), 1e8, 0.04) * 10.0
+    )

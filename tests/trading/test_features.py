@@ -72,6 +72,7 @@ def test_builtin_features_are_registered() -> None:
         "funding_carry_72",
         "venue_basis",
         "max_daily_return_30d",
+        "trend_strength_168",
     }
     assert expected <= set(FEATURES)
 
@@ -80,11 +81,10 @@ def test_builtin_features_are_registered() -> None:
 def test_feature_never_looks_ahead(bars: pl.DataFrame, name: str) -> None:
     """Computed on a truncated history, a feature equals the head of the full-history result."""
     feature = FEATURES[name]
-    needs = [FEATURES[n] for n in ("momentum_720_24",)] if name == "xs_momentum_rank" else []
-    full = compute_features(bars, [*needs, feature])
+    full = compute_features(bars, [feature])  # inputs it builds on are computed too
     for cut in (BARS // 3, BARS // 2, BARS - 5):
         cutoff = START + timedelta(hours=cut)
-        truncated = compute_features(bars.filter(pl.col("ts") < cutoff), [*needs, feature])
+        truncated = compute_features(bars.filter(pl.col("ts") < cutoff), [feature])
 
         head = full.filter(pl.col("ts") < cutoff)
         assert truncated.select(name).equals(head.select(name)), f"{name} looks ahead at {cut}"
@@ -95,8 +95,7 @@ def test_incremental_days_with_declared_warmup_equal_the_full_computation(
     bars: pl.DataFrame, name: str
 ) -> None:
     feature = FEATURES[name]
-    needs = [FEATURES["momentum_720_24"]] if name == "xs_momentum_rank" else []
-    chosen = [*needs, feature]
+    chosen = [feature]
     full = compute_features(bars, chosen)
     warmup = timedelta(hours=max_lookback(chosen))
 
@@ -128,3 +127,34 @@ def test_venue_basis_is_zero_where_only_one_venue_lists_the_instrument(bars: pl.
     btc = out.filter(pl.col("symbol") == "BTC/USDT")["venue_basis"]
     assert eth.abs().max() == 0.0
     assert 0 < btc.abs().max() < 0.01  # type: ignore[operator]
+
+
+def test_features_build_on_features_with_transitive_warmup(bars: pl.DataFrame) -> None:
+    from trading.features.registry import Feature, total_lookback
+
+    doubled = Feature(
+        "double_strength",
+        lambda: pl.col("trend_strength_168") * 2,
+        0,
+        inputs=("trend_strength_168",),
+    )
+    out = compute_features(bars, [doubled])
+
+    direct = compute_features(bars, [FEATURES["trend_strength_168"]])
+    assert out.columns == ["venue", "symbol", "ts", "date", "double_strength"]
+    assert out["double_strength"].equals(direct["trend_strength_168"] * 2)
+    assert total_lookback(doubled, {**FEATURES, "double_strength": doubled}) == 169
+    assert max_lookback([FEATURES["xs_momentum_rank"]]) == 720
+
+
+def test_an_unknown_input_or_a_cycle_names_the_feature() -> None:
+    from trading.features.registry import Feature
+
+    lost = Feature("lost", lambda: pl.col("nope"), 0, inputs=("nope",))
+    a = Feature("a", lambda: pl.col("b"), 0, inputs=("b",))
+    b = Feature("b", lambda: pl.col("a"), 0, inputs=("a",))
+
+    with pytest.raises(ValueError, match="'lost' builds on 'nope', which is not registered"):
+        compute_features(pl.DataFrame(), [lost])
+    with pytest.raises(ValueError, match="cycle: a -> b -> a"):
+        compute_features(pl.DataFrame(), [a, b])

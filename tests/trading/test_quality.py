@@ -71,6 +71,14 @@ def test_a_price_spike_is_an_outlier_and_calm_bars_are_not() -> None:
     assert outliers["ts"].to_list() == [T0 + 50 * H]
 
 
+def test_a_constant_price_is_not_an_outlier_but_a_move_off_it_is() -> None:
+    flat = _candles("a", "BTC", [100.0] * 40)
+    moved = _candles("a", "ETH", [100.0] * 39 + [101.0])
+
+    assert return_outliers(flat, k=8.0, window=20).is_empty()
+    assert return_outliers(moved, k=8.0, window=20)["ts"].to_list() == [T0 + 39 * H]
+
+
 def test_outliers_match_a_plain_loop_reference() -> None:
     closes = [100.0 + math.sin(i / 3.0) + (15.0 if i in (30, 44) else 0.0) for i in range(80)]
     candles = _candles("a", "BTC", closes)

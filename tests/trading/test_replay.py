@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -58,4 +59,25 @@ def test_missing_recording_names_the_path(tmp_path: object) -> None:
     venue = ReplayVenue("r", FIXTURES / "nope.parquet", ("BTC/USDT",))
 
     with pytest.raises(FileNotFoundError, match=r"nope\.parquet does not exist"):
+        venue.listed_symbols()
+
+
+def test_a_recording_of_several_exchanges_is_refused(tmp_path: Path) -> None:
+    bars = pl.read_parquet(RECORDING).head(4)
+    mixed = pl.concat(
+        [bars.with_columns(exchange=pl.lit("binance")), bars.with_columns(exchange=pl.lit("okx"))]
+    )
+    mixed.write_parquet(tmp_path / "mixed.parquet")
+    venue = ReplayVenue("r", tmp_path / "mixed.parquet", ("BTC/USDT",), clock=lambda: NOW)
+
+    with pytest.raises(ValueError, match=r"several exchanges \(exchange: binance, okx\)"):
+        venue.fetch_candles("BTC/USDT", "4h", START, START + timedelta(days=1))
+
+
+def test_a_recording_with_repeated_bars_is_refused(tmp_path: Path) -> None:
+    bars = pl.read_parquet(RECORDING).head(3)
+    pl.concat([bars, bars.tail(1)]).write_parquet(tmp_path / "dup.parquet")
+    venue = ReplayVenue("r", tmp_path / "dup.parquet", ("BTC/USDT",), clock=lambda: NOW)
+
+    with pytest.raises(ValueError, match="1 rows that repeat"):
         venue.listed_symbols()

@@ -1,212 +1,129 @@
-"""Vectorized backtest over bars × instruments.
+"""The backtest engine: a bar-by-bar account, compiled (numba) and run per strategy on every
+core (the compiled loop releases the GIL).
 
-Timing: the weight decided at the close of bar t is the position held through bar t+1 (no
-same-bar look-ahead). Positions are fractions of equity, rebalanced to the target every bar; a
-NaN or infinite weight holds nothing, as does a bar in which the instrument did not trade.
-Costs, as fractions of equity, are charged in the bar the position changes or is held:
-- fees: |Δposition| × the venue's taker fee;
-- slippage: |Δposition| × impact × sqrt(|Δposition| × equity / the bar-before's traded value),
-  so it grows with order size relative to the venue's liquidity;
-- funding: position × the funding rate settled during the bar (longs pay positive funding).
+Rules (the per-bar reference loop in the tests follows the same ones):
+- Timing: the weight decided at the close of bar t is traded at the close of bar
+  t + ``delay`` and held through the next bar. A NaN or infinite weight means flat.
+- Positions are fractions of the current equity. Between trades they drift with prices, and
+  trading back to the target after a drift is a trade like any other, charged in full.
+- An instrument is traded only at the close of a bar in which it traded and whose liquidity
+  is known from past bars; otherwise the position is held, and across a missing bar it is
+  marked at the next price (the whole move lands in the bar it trades again).
+- An order below the market's minimum amount (base units) or notional (quote) is not sent.
+- A venue-neutral target (one canonical instrument on every venue that lists it) is one
+  exposure: orders towards it are split across its venues by ``costs.split_order``, the split
+  the live router chooses; a venue-pinned target trades its one venue.
+- Costs come from ``trading/costs.py``, the model the live router uses: the fee of the
+  execution style, half the spread and square-root impact ``k·σ_daily·sqrt(N/ADV)`` (taker
+  only), ``N`` the order's notional at the current equity, ``ADV`` and ``σ_daily`` trailing
+  estimates up to the trading bar.
+- Funding settled at the close of a bar is paid by the position held through that bar (the
+  same bar in which a feature first sees the rate); spot shorts pay the borrow rate.
+- Equity that reaches zero is ruin: the strategy stops trading for good.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from typing import Literal
 
 import numpy as np
-import polars as pl
 from numpy.typing import NDArray
 
-Array = NDArray[np.float64]
+from trading.backtest.account import account, identity_groups
+from trading.backtest.market import Array, InstrumentCosts, Market, costs_of
+from trading.backtest.markets import market_from_frames, plan_targets, weights_matrix
+
+__all__ = [
+    "Array",
+    "InstrumentCosts",
+    "Market",
+    "Result",
+    "Settings",
+    "costs_of",
+    "market_from_frames",
+    "plan_targets",
+    "run",
+    "weights_matrix",
+]
 
 
-@dataclass(frozen=True)
-class Market:
-    """Aligned matrices, bars × instruments; missing bars are NaN closes."""
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How the backtest trades: capital (account currency), execution style and delay."""
 
-    ts: NDArray[np.datetime64]
-    instruments: list[tuple[str, str]]  # (venue, symbol)
-    close: Array
-    quote_volume: Array
-    funding: Array  # rate settled during the bar, 0 where none
-    taker_fee: Array  # per instrument
-    bars_per_year: float
-
-    @cached_property
-    def returns(self) -> Array:
-        """Per-bar simple returns, 0 where either close is missing (computed once)."""
-        out = np.zeros_like(self.close)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[1:] = self.close[1:] / self.close[:-1] - 1.0
-        out[~np.isfinite(out)] = 0.0
-        return out
-
-    @cached_property
-    def missing(self) -> NDArray[np.bool_]:
-        """Bars in which an instrument did not trade."""
-        return np.isnan(self.close)
-
-    @cached_property
-    def liquidity(self) -> Array:
-        """Traded value of the bar before, where a trade in this bar is sized against it."""
-        out = np.full_like(self.quote_volume, np.inf)
-        previous = self.quote_volume[:-1]
-        out[1:] = np.where(np.isfinite(previous) & (previous > 0), previous, np.inf)
-        return out
-
-    @cached_property
-    def inverse_sqrt_liquidity(self) -> Array:
-        """1 / sqrt(liquidity), 0 where the bar before traded nothing known."""
-        return 1.0 / np.sqrt(self.liquidity)
-
-    @cached_property
-    def ones(self) -> Array:
-        """Row-sum vector."""
-        return np.ones(len(self.taker_fee))
-
-    @cached_property
-    def any_missing(self) -> bool:
-        """Whether any instrument skipped a bar (a dense market skips the masking pass)."""
-        return bool(self.missing.any())
-
-    @cached_property
-    def has_funding(self) -> bool:
-        """Whether any funding is paid at all (spot-only markets skip the term)."""
-        return bool(np.any(self.funding != 0.0))
-
-    def prepare(self) -> None:
-        """Compute every cached matrix now (before worker threads share the market)."""
-        _ = (self.returns, self.missing, self.any_missing, self.inverse_sqrt_liquidity)
-        _ = (self.has_funding, self.ones)
+    capital: float = 100_000.0
+    style: Literal["taker", "maker"] = "taker"
+    delay: int = 0  # bars between the decision and the fill
+    band: float = 0.0  # orders smaller than this fraction of equity wait, unless closing
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
     """One backtest: per-bar series and cost breakdown, as fractions of equity."""
 
-    positions: Array  # bars × instruments
-    trades: Array  # bars × instruments, Δposition
+    positions: Array  # bars × instruments, held through the bar (fraction of equity)
+    trades: Array  # bars × instruments, traded at the previous close
     gross: Array  # bars: Σ position × return
     fees: Array
-    slippage: Array
+    slippage: Array  # half spread + impact
     funding: Array
+    borrow: Array
     net: Array
-    equity: Array  # starts at 1.0 before the first bar
-    turnover: Array  # bars: Σ |Δposition|
+    equity: Array  # after each bar; 1.0 before the first
+    turnover: Array  # bars: Σ |trade|
     exposure: Array  # bars: Σ |position|
 
 
-def run(market: Market, weights: Array, capital: float, impact: float) -> Result:
-    """Backtest one weight matrix (bars × instruments) on ``market``."""
-    # Every matrix shares the market's memory layout (column-major when it comes from polars):
-    # mixing layouts turns each pass into a strided transpose.
-    positions = np.empty_like(market.close)
-    positions[0] = 0.0
-    positions[1:] = weights[:-1]
-    if market.any_missing:
-        positions[market.missing] = 0.0  # no position in a bar the instrument did not trade
-    with np.errstate(invalid="ignore", over="ignore"):  # non-finite weights: handled below
-        result = _run_positions(market, positions, capital, impact)
-    # A NaN or inf weight shows in the bar's exposure; checking the outcome spares every
-    # all-finite run (the usual case) a pass over the matrix.
-    if not np.isfinite(result.exposure).all():
-        np.nan_to_num(positions, copy=False, nan=0.0, posinf=0.0, neginf=0.0)  # hold nothing
-        result = _run_positions(market, positions, capital, impact)
-    return result
-
-
-def _run_positions(market: Market, positions: Array, capital: float, impact: float) -> Result:
-    bars = positions.shape[0]
-    trades = np.empty_like(positions)
-    trades[0] = positions[0]
-    np.subtract(positions[1:], positions[:-1], out=trades[1:])
-    size = np.abs(trades)
-    # Row sums through einsum: one pass, no temporary, releases the GIL, and (unlike `@`) no
-    # BLAS threads that would fight the batch's worker threads for the cores.
-    fees = np.einsum("ij,j->i", size, market.taker_fee)
-    turnover = np.einsum("ij,j->i", size, market.ones)
-    if impact > 0.0:
-        scratch = np.sqrt(size)
-        scratch *= size
-        scratch *= market.inverse_sqrt_liquidity
-        slippage = np.einsum("ij,j->i", scratch, market.ones) * (impact * np.sqrt(capital))
-    else:
-        slippage = np.zeros(bars)
-    if market.has_funding:
-        funding = np.einsum("ij,ij->i", positions, market.funding)
-    else:
-        funding = np.zeros(bars)
-    gross = np.einsum("ij,ij->i", positions, market.returns)
-    np.abs(positions, out=size)  # size is spent: reuse its memory
-    exposure = np.einsum("ij,j->i", size, market.ones)
-    net = gross - fees - slippage - funding
-    equity = np.cumprod(1.0 + net)
-    return Result(
-        positions, trades, gross, fees, slippage, funding, net, equity, turnover, exposure
-    )
-
-
-def market_from_frames(
-    candles: pl.DataFrame,
-    funding: pl.DataFrame,
-    fees: dict[str, float],
-    timeframe_minutes: int,
-) -> Market:
-    """Pivot long candle and funding frames into aligned matrices."""
-    keys = candles.select("venue", "symbol").unique().sort("venue", "symbol")
-    instruments = [tuple(r) for r in keys.iter_rows()]
-    labels = [f"{v}|{s}" for v, s in instruments]
-    long = candles.with_columns(
-        key=pl.concat_str("venue", "symbol", separator="|"),
-        quote=pl.col("close") * pl.col("volume"),
-    )
-    ts = long.select(pl.col("ts").unique().sort())
-
-    def wide(frame: pl.DataFrame, column: str, fill: float | None) -> Array:
-        pivot = frame.pivot(on="key", index="ts", values=column, aggregate_function="first")
-        pivot = ts.join(pivot, on="ts", how="left")
-        for label in labels:
-            if label not in pivot.columns:
-                pivot = pivot.with_columns(pl.lit(None, dtype=pl.Float64).alias(label))
-        matrix = pivot.select(labels).to_numpy().astype(np.float64)
-        return matrix if fill is None else np.nan_to_num(matrix, nan=fill)
-
-    settled = pl.DataFrame()
-    if not funding.is_empty():
-        # The bar that contains the settlement time carries the payment.
-        bar_of = pl.col("ts").dt.truncate(f"{timeframe_minutes}m")
-        settled = (
-            funding.with_columns(ts=bar_of, key=pl.concat_str("venue", "symbol", separator="|"))
-            .group_by("ts", "key")
-            .agg(pl.col("funding_rate").sum())
+def run(
+    market: Market,
+    weights: Array,
+    settings: Settings | None = None,
+    groups: NDArray[np.int64] | None = None,
+) -> Result:
+    """Backtest one strategy on ``market``: ``weights`` is bars × the market's columns, or with
+    ``groups`` (from ``plan_targets``) bars × targets, target k held on columns ``groups[k]``
+    (one venue-pinned column, or every venue of a venue-neutral instrument)."""
+    s = settings or Settings()
+    target = np.ascontiguousarray(weights, dtype=np.float64)
+    bars, n = market.close.shape
+    links = identity_groups(n) if groups is None else np.ascontiguousarray(groups, np.int64)
+    if target.shape != (bars, links.shape[0]):
+        raise ValueError(
+            f"weights are {target.shape[0]} bars × {target.shape[1]} targets but the market is "
+            f"{bars} bars and the plan has {links.shape[0]} targets; align them with "
+            "weights_matrix or plan_targets"
         )
-    funding_matrix = (
-        wide(settled, "funding_rate", 0.0)
-        if not settled.is_empty()
-        else np.zeros((ts.height, len(labels)))
+    market.prepare()
+    c = market.costs
+    maker = s.style == "maker"
+    positions, trades = np.zeros((bars, n)), np.zeros((bars, n))
+    # gross, fees, slippage, funding, borrow, net, equity, turnover, exposure
+    series = np.zeros((9, bars))
+    account(
+        target,
+        links,
+        market.returns_c,
+        market.funding_c,
+        market.borrow,
+        market.tradable_c,
+        market.price_c,
+        market.min_notional_c,
+        c.min_amount,
+        market.adv_c,
+        market.daily_vol_c,
+        c.maker_fee if maker else c.taker_fee,
+        c.half_spread_bps,
+        c.impact_k,
+        maker,
+        float(s.capital),
+        int(s.delay),
+        float(s.band),
+        positions,
+        trades,
+        series,
     )
-    return Market(
-        ts=ts.get_column("ts").to_numpy(),
-        instruments=instruments,  # type: ignore[arg-type]
-        close=wide(long, "close", None),
-        quote_volume=wide(long, "quote", None),
-        funding=funding_matrix,
-        taker_fee=np.array([fees.get(v, 0.0) for v, _ in instruments]),
-        bars_per_year=365.0 * 24.0 * 60.0 / timeframe_minutes,
+    gross, fees, slippage, funding, borrow, net, equity, turnover, exposure = series
+    return Result(
+        positions, trades, gross, fees, slippage, funding, borrow, net, equity, turnover, exposure
     )
-
-
-def weights_matrix(market: Market, targets: pl.DataFrame) -> Array:
-    """A strategy's long target frame as a bars × instruments matrix aligned with ``market``."""
-    labels = [f"{v}|{s}" for v, s in market.instruments]
-    frame = targets.with_columns(key=pl.concat_str("venue", "symbol", separator="|"))
-    pivot = frame.pivot(on="key", index="ts", values="weight", aggregate_function="first")
-    ts = pl.DataFrame({"ts": market.ts}).with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
-    pivot = ts.join(pivot, on="ts", how="left")
-    for label in labels:
-        if label not in pivot.columns:
-            pivot = pivot.with_columns(pl.lit(0.0).alias(label))
-    matrix: Array = np.nan_to_num(pivot.select(labels).to_numpy().astype(np.float64), nan=0.0)
-    return matrix

@@ -13,7 +13,7 @@ import inspect
 import itertools
 import json
 import pkgutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -28,6 +28,13 @@ TARGETS = {
     "ts": pl.Datetime("us", "UTC"),
     "weight": pl.Float64(),
 }
+
+
+_KEYS = ("venue", "symbol", "ts")
+
+
+class ModelError(ValueError):
+    """A model that cannot produce targets: which one and why."""
 
 
 class Params(BaseModel):
@@ -83,13 +90,47 @@ class Strategy:
         return hashlib.sha256(f"{self.model.name}:{text}".encode()).hexdigest()[:16]
 
     def targets(self, features: pl.DataFrame) -> pl.DataFrame:
-        """Target weights in [-1, 1] per instrument and bar, from the feature frame."""
-        out = self.model.fn(features, self.params)
-        return (
-            out.select("venue", "symbol", "ts", pl.col("weight").cast(pl.Float64))
-            .with_columns(pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0))
-            .sort("venue", "symbol", "ts")
-        )
+        """Target weights in [-1, 1] per instrument and bar, from the feature frame (in the
+        frame's row order when the model maps rows one to one, else sorted by venue, symbol
+        and ts). The model sees only the features it declares; a missing feature or a
+        malformed answer raises ``ModelError`` naming the strategy and the fix."""
+        missing = [f for f in self.model.features if f not in features.columns]
+        if missing:
+            raise ModelError(
+                f"strategy {self.name!r} needs features {missing}, which the feature table "
+                "lacks; add the feature files or materialize the features asset"
+            )
+        view = features.select(*_KEYS, *self.model.features)
+        out = self.model.fn(view, self.params)
+        if not isinstance(out, pl.DataFrame):
+            raise ModelError(
+                f"model {self.model.name!r} returned {type(out).__name__}, not a polars "
+                "DataFrame with venue, symbol, ts, weight"
+            )
+        if "venue" not in out.columns:  # venue-neutral targets (research only, see README)
+            out = out.with_columns(venue=pl.lit(None, dtype=pl.String))
+        absent = [c for c in TARGETS if c not in out.columns]
+        if absent:
+            raise ModelError(
+                f"model {self.model.name!r} returned a frame without {absent}; "
+                "return venue, symbol, ts, weight"
+            )
+        if not out.schema["weight"].is_numeric():
+            raise ModelError(
+                f"model {self.model.name!r} returned weights of type {out.schema['weight']}; "
+                "return numbers in [-1, 1]"
+            )
+        aligned = out.height == view.height and all(out[c].equals(view[c]) for c in _KEYS)
+        if not aligned and out.select(pl.struct(*_KEYS).is_duplicated().any()).item():
+            raise ModelError(
+                f"model {self.model.name!r} returned two weights for one instrument and bar; "
+                "return one row per (venue, symbol, ts)"
+            )
+        clean = out.select(
+            pl.col("venue").cast(pl.String), "symbol", "ts", pl.col("weight").cast(pl.Float64)
+        ).with_columns(pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0))
+        # A model that maps feature rows one to one keeps their order (no sort to pay for).
+        return clean if aligned else clean.sort("venue", "symbol", "ts")
 
 
 _REGISTRY: dict[str, Model] = {}
@@ -156,7 +197,40 @@ def strategy(name: str) -> Strategy:
     return found
 
 
+def model_problems(feature_names: Collection[str]) -> dict[str, str]:
+    """Models whose declared features are not registered, with the reason (checked when
+    definitions load; those models' strategies fail alone, the rest run)."""
+    out: dict[str, str] = {}
+    for m in registered_models().values():
+        unknown = [f for f in m.features if f not in feature_names]
+        if unknown:
+            out[m.name] = (
+                f"model {m.name!r} declares features {unknown} that are not registered; "
+                f"add them to trading/features/library or fix the names in {m.source.name}"
+            )
+    return out
+
+
 def budget(expr: pl.Expr) -> pl.Expr:
     """Scale a per-instrument signal so the weights at a bar sum to at most 1 in absolute value:
     each instrument gets an equal share of the capital."""
     return expr / pl.len().over("ts")
+
+
+def venue_neutral(features: pl.DataFrame, signal: pl.Expr) -> pl.DataFrame:
+    """One venue-neutral target per canonical instrument and bar (venue null): ``signal``,
+    computed on each venue's feature row, averaged over the venues that list the instrument,
+    then split equally across the instruments that have a signal at the bar (a null signal,
+    no opinion, takes no share). The backtest holds such a target as one exposure and splits
+    its orders across venues as the router does; the live run does not take them yet."""
+    rows = features.select("symbol", "ts", signal=signal)
+    return (
+        rows.group_by("symbol", "ts")
+        .agg(pl.col("signal").mean())
+        .select(
+            venue=pl.lit(None, dtype=pl.String),
+            symbol="symbol",
+            ts="ts",
+            weight=pl.col("signal") / pl.col("signal").count().over("ts"),
+        )
+    )

@@ -137,7 +137,7 @@ def cap_weights(weights: Array, cap: float) -> Array:
         free = (w < cap - 1e-15) & (w > 0)
         if not free.any():
             break
-        w[free] += excess * w[free] / w[free].sum()
+        w[free] += excess * (w[free] / w[free].sum())  # shares first: no subnormal underflow
     return w
 
 

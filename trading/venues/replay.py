@@ -43,12 +43,30 @@ def read_recording(path: Path) -> pl.DataFrame:
     missing = [c for c in _REQUIRED if c not in df.columns]
     if missing:
         raise ValueError(f"replay file {path} lacks columns {missing}; need {list(_REQUIRED)}")
+    for column in ("exchange", "venue"):
+        if column in df.columns:
+            found = sorted(str(x) for x in df.get_column(column).unique().to_list())
+            if len(found) > 1:
+                raise ValueError(
+                    f"replay file {path} holds bars of several exchanges ({column}: "
+                    f"{', '.join(found)}); a replay venue serves one exchange: write one file "
+                    "per exchange and configure one replay venue for each"
+                )
     ts = pl.col("ts")
     if df.schema["ts"].is_integer():
         ts = pl.from_epoch(ts, time_unit="ms")
-    return df.with_columns(ts.dt.replace_time_zone(None).dt.replace_time_zone("UTC")).with_columns(
+    out = df.with_columns(ts.dt.replace_time_zone(None).dt.replace_time_zone("UTC")).with_columns(
         pl.col("ts").dt.cast_time_unit("us")
     )
+    repeated = out.filter(pl.struct("symbol", "timeframe", "ts").is_duplicated())
+    if repeated.height:
+        first = repeated.row(0, named=True)
+        extra = out.height - out.unique(["symbol", "timeframe", "ts"]).height
+        raise ValueError(
+            f"replay file {path} holds {extra} rows that repeat a (symbol, timeframe, "
+            f"ts), e.g. {first['symbol']} {first['timeframe']} {first['ts']}; keep one bar each"
+        )
+    return out
 
 
 class ReplayVenue:

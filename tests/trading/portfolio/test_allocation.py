@@ -203,3 +203,9 @@ def test_daily_sums_whole_days_counted_back_from_the_window_end() -> None:
     window = np.arange(10, dtype=float)[:, None]  # 10 bars of 4 a day: 2 whole days, 2 left
 
     np.testing.assert_array_equal(daily(window, 4.0), [[2 + 3 + 4 + 5], [6 + 7 + 8 + 9]])
+
+
+def test_subnormal_weight_still_receives_the_excess() -> None:
+    # found by hypothesis: excess * 5e-324 underflowed to 0 before the division
+    w = np.array([1.0, 0.5, 5e-324]) / 1.5
+    assert cap_weights(w, 0.25).sum() == pytest.approx(0.75)

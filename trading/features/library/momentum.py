@@ -12,7 +12,7 @@ def momentum_720_24() -> pl.Expr:
     return log_close.shift(24) - log_close.shift(720)
 
 
-@feature("xs_momentum_rank", lookback=720, over="cross_section")
+@feature("xs_momentum_rank", lookback=0, over="cross_section", inputs=["momentum_720_24"])
 def xs_momentum_rank() -> pl.Expr:
     """Momentum's rank among all instruments at the bar, scaled to [-1, 1]."""
     rank = pl.col("momentum_720_24").rank("average")

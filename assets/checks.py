@@ -24,6 +24,13 @@ from dagster import (
 )
 
 from assets.market import MARKET_GROUP
+from assets.quality_gates import (
+    confirmed_finding,
+    dedupe_hint,
+    funding_gaps_finding,
+    read_venues,
+    unreadable_note,
+)
 from orchestration.resources import KeelResource
 from trading.config import KeelConfig, QualityConfig, VenueConfig
 from trading.timeframes import floor_time, timeframe_delta, utc_now
@@ -35,7 +42,7 @@ _RANGE_END = "dagster/asset_partition_range_end"
 _PARTITION = "dagster/partition"
 
 
-BLOCKING_CHECKS = ("no_gaps", "fresh", "unique_keys", "great_expectations")
+BLOCKING_CHECKS = ("no_gaps", "fresh", "unique_keys", "great_expectations", "prices_confirmed")
 
 
 def failing_blocking_checks(instance: Any, keys: list[AssetKey]) -> list[str]:
@@ -68,7 +75,8 @@ def market_checks(config: KeelConfig) -> list[AssetChecksDefinition]:
             out.append(_funding_checks(venue, swaps, key, config.quality))
         for timeframe in config.data.timeframes:
             key = AssetKey([MARKET_GROUP, venue.name, f"candles_{timeframe}"])
-            out.append(_quality_checks(venue, timeframe, key, config.quality))
+            others = tuple(v.name for v in config.venues if v.name != venue.name)
+            out.append(_quality_checks(venue, timeframe, key, config.quality, others))
             out.append(_expectations_check(venue, timeframe, key, config.quality))
     return out
 
@@ -133,7 +141,11 @@ def _finding(
 
 
 def _quality_checks(
-    venue: VenueConfig, timeframe: str, key: AssetKey, quality: QualityConfig
+    venue: VenueConfig,
+    timeframe: str,
+    key: AssetKey,
+    quality: QualityConfig,
+    others: tuple[str, ...] = (),
 ) -> AssetChecksDefinition:
     name = venue.name
     symbols = venue.instruments
@@ -166,6 +178,12 @@ def _quality_checks(
                 asset=key,
                 description=f"closes within {quality.divergence:.1%} of other venues",
             ),
+            AssetCheckSpec(
+                "prices_confirmed",
+                asset=key,
+                blocking=True,
+                description="no return outlier that the other venues' closes do not confirm",
+            ),
         ],
     )
     def quality_checks(
@@ -184,19 +202,18 @@ def _quality_checks(
         start, end = check_window(dict(context.run.tags), quality, now)
         step = timeframe_delta(timeframe)
         warmup = start - step * (quality.outlier_window + 1)
-        table = keel.lake().scan(catalog.candles(timeframe))
         in_window = (pl.col("ts") >= warmup) & (pl.col("ts") < end)
-        everyone = table.filter(in_window).collect()
-        rows = everyone.filter(pl.col("venue") == name)
+        # One venue's broken file must fail only that venue's checks: read venue by venue
+        # (partition pruning keeps each read inside its own venue's files).
+        spec = catalog.candles(timeframe)
+        rows, other_rows, unreadable = read_venues(keel.lake(), spec, name, others, in_window)
+        everyone = pl.concat([rows, other_rows])
         checked = rows.filter(pl.col("ts") >= start)
         as_of = min(now, end)
         last_expected = last_expected_bar(checked, timeframe, end, as_of)
         window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
 
         dataset = f"candles_{timeframe}"
-
-        def dated(offending: pl.DataFrame) -> dict[str, Any]:
-            return {**window_meta, **_refetch(name, dataset, offending["date"].unique().to_list())}
 
         gaps = find_gaps(checked, timeframe, start, last_expected, symbols)
         gap_days = sorted(
@@ -213,7 +230,9 @@ def _quality_checks(
         )
 
         stale = stale_symbols(checked, timeframe, as_of, quality.stale_bars, symbols)
-        refetch_today = _refetch(name, dataset, [as_of.date()] if len(stale) else [])
+        # The last day checked, not the day after the window (the window's end is exclusive).
+        last_day = (as_of - timedelta(microseconds=1)).date()
+        refetch_today = _refetch(name, dataset, [last_day] if len(stale) else [])
         yield _finding(
             key,
             "fresh",
@@ -225,19 +244,20 @@ def _quality_checks(
 
         dupes = duplicate_keys(checked, ("venue", "symbol", "ts"))
         yield _finding(
-            key, "unique_keys", dupes, AssetCheckSeverity.ERROR, "duplicate_rows", dated(dupes)
+            key,
+            "unique_keys",
+            dupes,
+            AssetCheckSeverity.ERROR,
+            "duplicate_rows",
+            {**window_meta, **dedupe_hint(catalog.candles(timeframe).name, dupes)},
         )
 
         outliers = return_outliers(rows, quality.outlier_k, quality.outlier_window).filter(
             pl.col("ts") >= start
         )
+        # Refetching returns the same bars: no repair hint (a hint must change the outcome).
         yield _finding(
-            key,
-            "no_return_outliers",
-            outliers,
-            AssetCheckSeverity.WARN,
-            "outliers",
-            dated(outliers),
+            key, "no_return_outliers", outliers, AssetCheckSeverity.WARN, "outliers", window_meta
         )
 
         diverging = cross_venue_divergence(
@@ -250,8 +270,9 @@ def _quality_checks(
             diverging,
             AssetCheckSeverity.WARN,
             "diverging_bars",
-            dated(diverging),
+            {**window_meta, **unreadable_note(unreadable)},
         )
+        yield confirmed_finding(key, outliers, diverging, name, window_meta)
 
     return quality_checks
 
@@ -276,6 +297,12 @@ def _funding_checks(
                 asset=key,
                 description=f"a settlement within {quality.funding_stale_hours} h",
             ),
+            AssetCheckSpec(
+                "no_gaps",
+                asset=key,
+                blocking=True,
+                description="no settlement missing, by each symbol's own settlement interval",
+            ),
         ],
     )
     def funding_checks(
@@ -286,24 +313,19 @@ def _funding_checks(
 
         now = utc_now()
         start, end = check_window(dict(context.run.tags), quality, now)
-        rows = (
-            keel.lake()
-            .scan(catalog.funding_rates())
-            .filter(
-                pl.col("venue") == name, pl.col("ts") >= start - stale_after, pl.col("ts") < end
-            )
-            .collect()
+        since = pl.col("ts") >= start - stale_after
+        rows, _, _ = read_venues(
+            keel.lake(), catalog.funding_rates(), name, (), since & (pl.col("ts") < end)
         )
         window_meta = {"window_start": start.isoformat(), "window_end": end.isoformat()}
         dupes = duplicate_keys(rows, ("venue", "symbol", "ts"))
-        refetch = _refetch(name, "funding_rates", dupes["date"].unique().to_list())
         yield _finding(
             key,
             "unique_keys",
             dupes,
             AssetCheckSeverity.ERROR,
             "duplicate_rows",
-            {**window_meta, **refetch},
+            {**window_meta, **dedupe_hint(catalog.funding_rates().name, dupes)},
         )
         as_of = min(now, end)
         newest = rows.group_by("symbol").agg(newest=pl.col("ts").max())
@@ -320,6 +342,7 @@ def _funding_checks(
             "stale_symbols",
             {**window_meta, "as_of": as_of.isoformat()},
         )
+        yield funding_gaps_finding(key, name, rows, swaps, start, as_of, window_meta)
 
     return funding_checks
 
@@ -341,12 +364,8 @@ def _expectations_check(
 
         start, end = check_window(dict(context.run.tags), quality, utc_now())
         spec = catalog.candles(timeframe)
-        rows = (
-            keel.lake()
-            .scan(spec)
-            .filter(pl.col("venue") == name, pl.col("ts") >= start, pl.col("ts") < end)
-            .collect()
-        )
+        window = (pl.col("ts") >= start) & (pl.col("ts") < end)
+        rows, _, _ = read_venues(keel.lake(), spec, name, (), window)
         result = run_suite(spec.name, f"{name}_candles_{timeframe}", timeframe, rows)
         metadata: dict[str, Any] = {
             "window_start": start.isoformat(),

@@ -205,7 +205,8 @@ def _ingest(
     the other: memory follows one chunk, not the range. A bad payload fails the step before its
     chunk is written; chunks written before it stay (each write is an idempotent MERGE, so
     re-running the range repairs without duplicates)."""
-    from lake.store import WriteResult
+    from assets.rejections import explain_rejection
+    from lake.store import SchemaViolationError, WriteResult
 
     lake = keel.lake()
     results: list[WriteResult] = []
@@ -225,7 +226,10 @@ def _ingest(
         ordered = unique.sort(list(spec.key))
         reordered += int(not ordered.equals(unique))
         del chunk, unique
-        results.append(lake.upsert(spec, ordered))
+        try:
+            results.append(lake.upsert(spec, ordered))
+        except SchemaViolationError as exc:
+            raise explain_rejection(exc, spec.name.split("/")[-1], lo, hi, start, end) from None
         if gaps_of is not None and timeframe is not None:
             last = min(hi, floor_time(now, timeframe)) - timeframe_delta(timeframe)
             gap_frames.append(gaps_of(ordered, lo, last))

@@ -88,8 +88,13 @@ class Lake:
         """Cast to the table layout and check every rule in one pass; on a failure, run the
         pandera schema (on the eager frame: pandera checks data only on DataFrames) to raise
         with the rows that break each rule."""
+        from lake.admission import admission_problems
         from lake.schemas import failing_rules
 
+        partitions = [c for c in spec.partition_by if c in spec.layout]
+        problems = admission_problems(df, spec.layout, spec.key, partitions)
+        if problems:
+            raise SchemaViolationError(spec.name, "\n".join(problems), pl.DataFrame())
         try:
             conformed = frames.conform(df, spec.layout)
         except (ValueError, pl.exceptions.PolarsError) as exc:
@@ -133,8 +138,6 @@ class Lake:
             return WriteResult(spec.name, self.version(spec), 0, 0, 0, None, None)
         data = data.with_columns(spec.derived_columns())
         table = self._table_or_create(spec, data)
-        if table is None:  # created by this write
-            return WriteResult(spec.name, 0, len(data), len(data), 0, min_ts, max_ts)
         predicate = " AND ".join(
             [f"t.{k} = s.{k}" for k in spec.key] + self._partition_filter(spec, data)
         )
@@ -173,6 +176,14 @@ class Lake:
                 # Another writer committed to this table first; MERGE is idempotent, so retry.
                 time.sleep(0.05 * 2**attempt)
                 table.update_incremental()
+            except Exception as exc:
+                if type(exc).__name__ != "DeltaError" and not isinstance(exc, OSError):
+                    raise
+                # A file this partition's MERGE must read is lost: say which, and the recovery.
+                from lake.diagnose import LakeReadError, explain
+
+                venue = str(data["venue"][0]) if "venue" in data.columns else None
+                raise LakeReadError(spec.name, explain(self, spec, exc, venue)) from None
         table.update_incremental()
         self._compact(spec, table, data)
         return WriteResult(
@@ -186,7 +197,11 @@ class Lake:
         )
 
     def _table_or_create(self, spec: TableSpec, data: pl.DataFrame) -> Any:
-        from deltalake import DeltaTable, write_deltalake
+        """The table, created empty first if it does not exist. Rows always arrive by MERGE:
+        two writers that both *create* a table with rows both commit (versions 0 and 1) and
+        store every row twice, whereas two empty creates are harmless and their MERGEs
+        conflict and retry."""
+        from deltalake import DeltaTable
 
         uri = self.uri(spec)
         cached = self._tables.get(uri)
@@ -194,24 +209,16 @@ class Lake:
             # Reading only the commits since the last write beats replaying the whole log.
             cached.update_incremental()
             return cached
-        if DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
-            self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
-            return self._tables[uri]
-        try:
-            write_deltalake(
+        if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
+            DeltaTable.create(
                 uri,
-                data.to_arrow(),
+                data.head(0).to_arrow().schema,
+                mode="ignore",
                 partition_by=list(spec.partition_by) or None,
-                mode="error",
                 storage_options=self.storage_options,
             )
-            return None
-        except Exception:
-            # Lost a race to create the table: fall through to a MERGE into the winner's table.
-            if not DeltaTable.is_deltatable(uri, storage_options=self.storage_options):
-                raise
-            self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
-            return self._tables[uri]
+        self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
+        return self._tables[uri]
 
     def replace(self, spec: TableSpec, df: pl.DataFrame, column: str) -> WriteResult:
         """Validate, then atomically replace every row whose ``column`` value appears in ``df``
@@ -226,35 +233,27 @@ class Lake:
         min_ts, max_ts = _ts_range(data)
         predicate = f"{column} IN ({', '.join(_sql_literal(v) for v in values)})"
         arrow = data.with_columns(spec.derived_columns()).to_arrow()
-        partition_by = list(spec.partition_by) or None
-        if self.exists(spec):
-            from deltalake.exceptions import CommitFailedError
+        from deltalake.exceptions import CommitFailedError
 
-            for attempt in range(_COMMIT_RETRIES):
-                try:
-                    write_deltalake(
-                        self.uri(spec),
-                        arrow,
-                        mode="overwrite",
-                        predicate=predicate,
-                        partition_by=partition_by,
-                        storage_options=self.storage_options,
-                    )
-                    break
-                except CommitFailedError:
-                    # A concurrent writer (another research range) committed first; the
-                    # predicate overwrite is idempotent, so retry on the new version.
-                    if attempt == _COMMIT_RETRIES - 1:
-                        raise
-                    time.sleep(0.05 * 2**attempt)
-        else:
-            write_deltalake(
-                self.uri(spec),
-                arrow,
-                mode="error",
-                partition_by=partition_by,
-                storage_options=self.storage_options,
-            )
+        # Created empty first (race-free, see _table_or_create), then always overwritten.
+        self._table_or_create(spec, data.with_columns(spec.derived_columns()))
+        for attempt in range(_COMMIT_RETRIES):
+            try:
+                write_deltalake(
+                    self.uri(spec),
+                    arrow,
+                    mode="overwrite",
+                    predicate=predicate,
+                    partition_by=list(spec.partition_by) or None,
+                    storage_options=self.storage_options,
+                )
+                break
+            except CommitFailedError:
+                # A concurrent writer (another research range) committed first; the
+                # predicate overwrite is idempotent, so retry on the new version.
+                if attempt == _COMMIT_RETRIES - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
         self._tables.pop(self.uri(spec), None)
         return WriteResult(spec.name, self.version(spec), len(data), len(data), 0, min_ts, max_ts)
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from orchestration import cli_execution, cli_ideas, cli_live, cli_services
+from orchestration import cli_execution, cli_ideas, cli_lake, cli_live, cli_services
 from orchestration.paths import ensure_dagster_home
 from orchestration.profile import apply_profile
 
@@ -74,6 +74,7 @@ def backfill(
         return False
 
     every = definitions.resolve_asset_graph().get_all_asset_keys()
+    cli_lake.check_backfill_args(start, end, datasets, venues, every)
     keys = [k for k in every if selected(k.path)]
     if not keys:
         known_datasets = sorted({k.path[-1] for k in every if k.path[0] == "market"} | {"features"})
@@ -117,16 +118,18 @@ def _execute(
     """Run a job in process on the shared instance; print one line for the outcome, the reason
     of every failed step (no traceback: the full one is in the run's logs in the UI) and the
     check results. ``listener`` sees every event of the run as it is stored (progress)."""
-    from dagster import DagsterInstance
     from dagster._core.utils import make_new_run_id
 
     from orchestration.executors import execute_out_of_process, executor_name
+    from orchestration.recovery import prepare_run
 
+    graph = _definitions().resolve_asset_graph()
+    keys = selection if selection is not None else job.asset_layer.executable_asset_keys
+    instance, tags = prepare_run(graph, keys, tags)
     began = time.perf_counter()
     if executor_name() != "in_process":
         result = execute_out_of_process(job.name, tags or {}, selection, _QUIET, listener)
     else:
-        instance = DagsterInstance.get()
         run_id = make_new_run_id()
         if listener is not None:
             instance.add_event_listener(run_id, listener)
@@ -142,13 +145,14 @@ def _execute(
         f"{label} {'ok' if result.success else 'FAILED'} in {time.perf_counter() - began:.1f}s "
         f"(run {result.run_id})"
     )
+    failed = 0
     for event in result.all_events:
         if event.event_type_value == "STEP_FAILURE":
-            error = event.event_specific_data.error
-            cause = error.cause if error.cause is not None else error
-            reason = (cause.message or error.message).strip().splitlines()
-            print(f"  {event.step_key}: {reason[-1] if reason else 'failed'}")
+            failed += 1
+            print(f"  {event.step_key}: {cli_lake.failure_reason(event.event_specific_data.error)}")
     _report_checks(result)
+    if failed:
+        print(f"  ({failed} failed steps: checks of what they should have written did not run)")
     return bool(result.success)
 
 
@@ -242,7 +246,7 @@ def summary() -> None:
 
     import polars as pl
 
-    from lake import catalog
+    from lake import catalog, diagnose
     from lake.store import Lake
     from trading.config import load_config
 
@@ -253,20 +257,24 @@ def summary() -> None:
         f"dagster instance: {os.environ['DAGSTER_HOME']}/dagster.yaml "
         f"(storage {os.environ.get('KEEL_DAGSTER_STORAGE')})"
     )
-    markets = (
-        lake.scan(catalog.instruments()).group_by("venue", "kind").len().sort("venue", "kind")
-    ).collect()
+    spec = catalog.instruments()
+    markets = diagnose.collect(
+        lake,
+        spec,
+        diagnose.scan(lake, spec).group_by("venue", "kind").len().sort("venue", "kind"),
+    )
     print(f"\nmarket/instruments  ({markets['len'].sum()} markets)")
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(markets)
     specs = [catalog.candles(tf) for tf in config.data.timeframes] + [catalog.funding_rates()]
     for spec in specs:
-        counts = (
-            lake.scan(spec)
+        counts = diagnose.collect(
+            lake,
+            spec,
+            diagnose.scan(lake, spec)
             .group_by("venue", "symbol")
             .agg(rows=pl.len(), first=pl.col("ts").min(), last=pl.col("ts").max())
-            .sort("venue", "symbol")
-            .collect()
+            .sort("venue", "symbol"),
         )
         print(f"\n{spec.name}  (Delta version {lake.version(spec)}, {counts['rows'].sum()} rows)")
         with pl.Config(
@@ -331,16 +339,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli_execution.register(sub)
     cli_ideas.register(sub)
     cli_services.register(sub)
+    cli_lake.register(sub)
     args = parser.parse_args(argv)
 
     from trading.config import ConfigError, load_config
 
     apply_profile()
     ensure_dagster_home()
+    from lake.diagnose import LakeReadError
+
     try:
+        if args.command in cli_lake.LAKE_COMMANDS:
+            load_config()  # a bad config is reported first, before the lake is looked at
+            cli_lake.check_lake_root(writes=args.command not in ("summary", "history"))
         handled = cli_account.run(args)
         if handled is None:
             handled = cli_services.run(args)
+        if handled is None:
+            handled = cli_lake.run(args)
         if handled is not None:
             cli_live.after(args)
             return handled
@@ -380,6 +396,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except LakeReadError as exc:
+        print(exc, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from jobs.portfolio import portfolio_job, portfolio_schedule
 from jobs.research import research_job
 from jobs.trading import trading_job
 from orchestration.executors import definitions_executor
+from orchestration.recovery import stale_runs_sensor
 from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
 from orchestration.sensors import trading_sensor
@@ -57,7 +58,7 @@ def build_definitions(
         ],
         asset_checks=[*market_checks(config), *account_checks(config)],
         jobs=[job, markets, research, account, trading, execution_report_job(), portfolio],
-        sensors=[trading_sensor(trading)],
+        sensors=[trading_sensor(trading), stale_runs_sensor()],
         schedules=[
             refresh_schedule(job, config.data.refresh_cron),
             instruments_schedule(markets),

@@ -57,6 +57,7 @@ def _isolated_state(
     """Nothing a test runs writes into the project's var/ folder."""
     root = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("KEEL_GE_ROOT", str(root / "great_expectations"))
+    (root / "lake").mkdir()
     monkeypatch.setenv("KEEL_LAKE", str(root / "lake"))
     monkeypatch.setenv("KEEL_SIM_STATE", str(root / "sim"))
     monkeypatch.setenv("KEEL_REPORTS", str(root / "reports"))

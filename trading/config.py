@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,6 +65,15 @@ class ConfigError(ValueError):
     """A config problem, phrased as: which file, which key, what is wrong, what to do."""
 
 
+def _valid_cron(value: str) -> str:
+    from trading.cron import cron_problem
+
+    problem = cron_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 class DataConfig(_Frozen):
     """What market data to keep, from when, and how often to refresh it."""
 
@@ -90,9 +99,18 @@ class DataConfig(_Frozen):
 
     @field_validator("refresh_cron")
     @classmethod
-    def _cron_has_five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '5 * * * *'")
+    def _cron_is_valid(cls, value: str) -> str:
+        return _valid_cron(value)
+
+    @field_validator("history_start")
+    @classmethod
+    def _history_start_is_past(cls, value: date) -> date:
+        today = datetime.now(UTC).date()
+        if value > today:
+            raise ValueError(
+                f"history_start {value} is in the future (today is {today} UTC); "
+                "set it to the first past day backfills should reach"
+            )
         return value
 
     @model_validator(mode="after")
@@ -142,10 +160,8 @@ class AccountConfig(_Frozen):
 
     @field_validator("sync_cron")
     @classmethod
-    def _cron_has_five_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
-            raise ValueError(f"{value!r} is not a 5-field cron expression, e.g. '*/5 * * * *'")
-        return value
+    def _cron_is_valid(cls, value: str) -> str:
+        return _valid_cron(value)
 
 
 class SimulationConfig(_Frozen):

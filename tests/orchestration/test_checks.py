@@ -175,7 +175,7 @@ gaps = [{ symbol = "ETH/USDT", start = 2024-03-02T19:00:00Z, end = 2024-03-03T00
     assert "ETH/USDT" in fresh.metadata["sample"].value
 
 
-def test_a_price_spike_warns_as_outlier_and_divergence_without_blocking(run: Runner) -> None:
+def test_a_price_spike_other_venues_do_not_confirm_blocks_downstream(run: Runner) -> None:
     spike = """
 [venues.faults]
 bars = [{ symbol = "BTC/USDT", ts = 2024-03-03T10:00:00Z, kind = "spike", factor = 1.3 }]
@@ -183,13 +183,17 @@ bars = [{ symbol = "BTC/USDT", ts = 2024-03-03T10:00:00Z, kind = "spike", factor
     result, _ = run(spike, "2024-03-01", "2024-03-03")
 
     outliers = _check(result, CANDLES_A, "no_return_outliers")
-    diverging = _check(result, CANDLES_A, "venues_agree")
+    confirmed = _check(result, CANDLES_A, "prices_confirmed")
     assert not outliers.passed
     assert outliers.severity.value == "WARN"
-    assert outliers.metadata["partitions_to_refetch"].value == ["2024-03-03"]
-    assert not diverging.passed
+    assert "repair_command" not in outliers.metadata  # refetching returns the same bar
+    assert not _check(result, CANDLES_A, "venues_agree").passed
+    assert not confirmed.passed
+    assert confirmed.severity.value == "ERROR"
+    assert confirmed.metadata["bad_prices"].value == 1
+    assert "2024-03-03" in confirmed.metadata["what_to_do"].value
     assert _check(result, CANDLES_A, "no_gaps").passed
-    assert DOWNSTREAM in {m.asset_key for m in _materializations(result)}  # warnings don't block
+    assert DOWNSTREAM not in {m.asset_key for m in _materializations(result)}
 
 
 def test_exact_duplicates_and_shuffled_bars_are_normalized_on_ingest(run: Runner) -> None:

@@ -37,9 +37,7 @@ def test_a_selection_matching_nothing_lists_the_valid_datasets_and_venues() -> N
         main(["backfill", "--start", "2026-11-01", "--venue", "binance"])
 
     message = str(err.value.code)
-    assert "venues ['binance']" in message
-    assert "datasets: candles_1h, candles_1m, features, funding_rates" in message
-    assert "venues: sim_alpha, sim_beta, sim_gamma" in message
+    assert message == "--venue binance: unknown; use one of: sim_alpha, sim_beta, sim_gamma"
 
 
 def test_a_day_before_history_start_says_how_to_fix_it() -> None:

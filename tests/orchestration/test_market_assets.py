@@ -119,7 +119,7 @@ def test_materialization_reports_rows_version_window_and_gaps(
     assert event.asset_materialization is not None
     meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
     assert meta["rows_written"] == 48
-    assert meta["delta_version"] == 0
+    assert meta["delta_version"] == 1  # version 0 is the empty table, created race-free
     assert meta["first_ts"] == "2024-03-01T00:00:00+00:00"
     assert meta["last_ts"] == "2024-03-01T23:00:00+00:00"
     assert meta["missing_bars"] == 0
@@ -323,7 +323,7 @@ def test_funding_rates_are_checked_for_duplicates_and_freshness(
     )
 
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks == {"unique_keys": True, "fresh": True}
+    assert checks == {"unique_keys": True, "fresh": True, "no_gaps": True}
 
 
 def test_a_strategy_that_never_trades_writes_typed_empty_trades() -> None:

@@ -2,8 +2,12 @@
 
 The config names the environment variables; their values are read when a venue is built and
 registered here so that every message Keel or ccxt logs, and every error it raises, is scrubbed
-of them. ccxt logs request headers (where most exchanges put the API key) at DEBUG level, so the
-filter sits on ccxt's own loggers too.
+of them. ccxt logs request headers (where most exchanges put the API key) at DEBUG level.
+
+Scrubbing happens where log records are made (the logging record factory), not in a filter on
+some handlers: a handler added later, or a logger that does not propagate, still only ever sees
+clean records. Secrets of any length are scrubbed; short ones (an OKX passphrase) only where they
+stand as a whole token, so that a 4-character passphrase does not blank out every word.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from dataclasses import dataclass
 
 _lock = threading.Lock()
 _known: set[str] = set()
-_MIN_SECRET_LEN = 6
+_SHORT_SECRET_LEN = 8  # shorter secrets are matched as whole tokens only
+_short_patterns: dict[str, re.Pattern[str]] = {}
 # Request signatures are not secrets, but there is no reason to print them either.
 _SIGNATURE = re.compile(
     r"(signature|sign|OK-ACCESS-SIGN|X-BAPI-SIGN)(['\"=:\s]+)([A-Za-z0-9+/=_-]{16,})"
@@ -72,10 +77,14 @@ def read_credentials(
 
 
 def register_secret(value: str) -> None:
-    """Scrub this value from everything ``redact`` and the log filter see from now on."""
-    if len(value) >= _MIN_SECRET_LEN:
+    """Scrub this value, whatever its length, from everything ``redact`` and every log record
+    see from now on."""
+    if value:
         with _lock:
             _known.add(value)
+            if len(value) < _SHORT_SECRET_LEN:
+                token = rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])"
+                _short_patterns[value] = re.compile(token)
     install_log_filter()
 
 
@@ -83,9 +92,52 @@ def redact(text: str) -> str:
     """The text with every registered secret and every request signature replaced."""
     with _lock:
         secrets = sorted(_known, key=len, reverse=True)
+        short = dict(_short_patterns)
     for secret in secrets:
-        text = text.replace(secret, REDACTED)
+        if secret in text:
+            pattern = short.get(secret)
+            text = pattern.sub(REDACTED, text) if pattern else text.replace(secret, REDACTED)
     return _SIGNATURE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+def _scrub(record: logging.LogRecord) -> None:
+    """Rewrite a record's message and exception text with secrets removed."""
+    try:
+        message = record.getMessage()
+    except Exception:  # a record whose args do not fit its format: leave it to logging
+        return
+    cleaned = redact(message)
+    if cleaned != message:
+        record.msg, record.args = cleaned, None
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        import traceback
+
+        text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        clean = redact(text)
+        if clean != text:
+            record.exc_text = clean
+
+
+_factory_lock = threading.Lock()
+_installed_factory: list[object] = []
+
+
+def _install_record_factory() -> None:
+    """Wrap the logging record factory once, so every record is scrubbed at birth."""
+    with _factory_lock:
+        current = logging.getLogRecordFactory()
+        if _installed_factory and current is _installed_factory[0]:
+            return
+        inner = current
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = inner(*args, **kwargs)  # type: ignore[arg-type]
+            if _known or record.name.startswith("ccxt"):
+                _scrub(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed_factory[:] = [factory]
 
 
 class RedactingFilter(logging.Filter):
@@ -103,7 +155,9 @@ _FILTER = RedactingFilter()
 
 
 def install_log_filter() -> None:
-    """Attach the filter to ccxt's loggers and to the root logger's handlers (idempotent)."""
+    """Scrub every log record at creation (record factory), and keep the filter on ccxt's
+    loggers and the root logger's handlers as a second line (idempotent)."""
+    _install_record_factory()
     for name in ("ccxt", "ccxt.base.exchange"):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:

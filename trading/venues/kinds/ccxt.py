@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,11 +38,24 @@ class CcxtVenueConfig(VenueConfigBase):
     @field_validator("api_key_env", "secret_env", "password_env")
     @classmethod
     def _looks_like_a_variable_name(cls, value: str | None) -> str | None:
-        if value is not None and not value.replace("_", "").isalnum():
+        # The message never repeats the value: it may be a pasted credential.
+        if value is not None and not is_variable_name(value):
             raise ValueError(
-                "must name an environment variable (e.g. BINANCE_API_KEY), not hold a secret"
+                "must name an environment variable (its NAME: capital letters, digits and "
+                "underscores, words of at most 20 characters, e.g. BINANCE_API_KEY), not the "
+                "credential itself; if you pasted a key here, revoke it and export it instead"
             )
         return value
+
+
+_VARIABLE_NAME = re.compile(r"[A-Z][A-Z0-9]{0,19}(_[A-Z0-9]{1,20})*")
+
+
+def is_variable_name(value: str) -> bool:
+    """Whether ``value`` reads as an environment variable's name (``BINANCE_API_KEY``) rather
+    than a credential: capital words joined by underscores, none longer than 20 characters,
+    64 at most (exchange keys are long runs of mixed-case letters and digits)."""
+    return len(value) <= 64 and _VARIABLE_NAME.fullmatch(value) is not None
 
 
 # Order options of the exchanges Keel has checked against ccxt's request building; any other

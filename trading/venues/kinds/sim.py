@@ -3,12 +3,12 @@ account (margin, fees, partial fills, resting orders, funding, faults)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from trading.configbase import SimAccountFields, VenueConfigBase, _Frozen
 from trading.venues.base import Capabilities, Venue
@@ -19,12 +19,31 @@ if TYPE_CHECKING:
     from trading.venues.sim.market import SyntheticMarket
 
 
+def _as_utc(value: datetime) -> datetime:
+    """Times in the config without a zone mean UTC, like every time in Keel."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class GapFault(_Frozen):
     """Bars of one symbol the simulated exchange leaves out, ``start <= ts < end``."""
 
     symbol: str
     start: datetime
     end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
+
+    @model_validator(mode="after")
+    def _ends_after_it_starts(self) -> GapFault:
+        if self.end <= self.start:
+            raise ValueError(
+                f"gap of {self.symbol} ends ({self.end}) before it starts ({self.start}); "
+                "swap start and end"
+            )
+        return self
 
 
 class BarFault(_Frozen):
@@ -35,6 +54,11 @@ class BarFault(_Frozen):
     ts: datetime
     kind: Literal["spike", "broken"] = "spike"
     factor: float = Field(default=10.0, gt=0)
+
+    @field_validator("ts")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _as_utc(value)
 
 
 class FaultConfig(_Frozen):
@@ -55,6 +79,18 @@ class SimVenueConfig(VenueConfigBase, SimAccountFields):
     maker_fee: float = Field(default=0.0002, ge=-0.001, le=0.01)
     taker_fee: float = Field(default=0.0005, ge=0, le=0.01)
     faults: FaultConfig = FaultConfig()
+
+    @model_validator(mode="after")
+    def _faults_name_listed_symbols(self) -> SimVenueConfig:
+        listed = set(self.instruments)
+        faults: list[GapFault | BarFault] = [*self.faults.gaps, *self.faults.bars]
+        for fault in faults:
+            if fault.symbol not in listed:
+                raise ValueError(
+                    f"a fault names {fault.symbol!r}, which {self.name} does not list; "
+                    f"use one of: {', '.join(self.instruments)}"
+                )
+        return self
 
 
 CAPABILITIES = Capabilities(

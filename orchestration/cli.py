@@ -307,6 +307,10 @@ def demo() -> int:
     from orchestration.demo_ideas import seed_and_report
 
     ok = seed_and_report() and ok
+    from orchestration.cli_runs import portfolio, trade
+
+    ok = portfolio() and ok
+    ok = trade() and ok
     return 0 if ok else 1
 
 
@@ -332,6 +336,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sub.choices["research"].add_argument("--range", nargs=2, help=argparse.SUPPRESS)
     sub.add_parser("check-config", help="validate the config file and exit")
+    sub.add_parser("trade", help="one trading run for the newest bar, as the sensor launches it")
+    sub.add_parser("portfolio", help="recompute ideas, allocation and regime report in Dagster")
     from orchestration import cli_account
 
     cli_account.register(sub)
@@ -382,6 +388,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if backfill(args.start, args.end, args.dataset, args.venue) else 1
         if args.command == "research":
             return 0 if research(args.workers, args.range) else 1
+        if args.command in ("trade", "portfolio"):
+            from orchestration.cli_runs import portfolio, trade
+
+            return 0 if (trade() if args.command == "trade" else portfolio()) else 1
         if args.command == "docs":
             from lake.expectations import build_docs
 

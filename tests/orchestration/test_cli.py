@@ -73,3 +73,15 @@ def test_a_missing_credential_fails_the_run_with_one_clear_line_and_writes_nothi
     assert "KEEL_TEST_UNSET_KEY (its api_key) is not set; export it" in out.out
     assert "Traceback" not in out.out + out.err
     assert not (Path(os.environ["KEEL_LAKE"]) / "market").exists()
+
+
+def test_trade_on_a_lake_without_features_says_what_to_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    monkeypatch.setenv("KEEL_LAKE", str(lake))
+
+    assert main(["trade"]) == 1
+
+    assert "the feature table has no rows yet" in capsys.readouterr().out

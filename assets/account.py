@@ -26,7 +26,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
-from orchestration.resources import KeelResource
+from assets.resources import KeelResource
 from trading.config import KeelConfig, PaperVenueConfig
 from trading.venues.kinds import account_venues
 

@@ -31,7 +31,7 @@ from assets.quality_gates import (
     read_venues,
     unreadable_note,
 )
-from orchestration.resources import KeelResource
+from assets.resources import KeelResource
 from trading.config import KeelConfig, QualityConfig, VenueConfig
 from trading.timeframes import floor_time, timeframe_delta, utc_now
 from trading.venues.kinds import capabilities_of, market_venues

@@ -25,8 +25,8 @@ from dagster import (
 
 from assets.features import features_key
 from assets.market import daily_partitions
-from orchestration.paths import reports_dir
-from orchestration.resources import KeelResource
+from assets.paths import reports_dir
+from assets.resources import KeelResource
 from trading.config import KeelConfig, SimVenueConfig
 
 EXECUTION_GROUP = "execution"

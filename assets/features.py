@@ -20,7 +20,7 @@ from dagster import (
 )
 
 from assets.market import MARKET_GROUP, daily_partitions, is_swap
-from orchestration.resources import KeelResource
+from assets.resources import KeelResource
 from trading.config import KeelConfig
 from trading.venues.kinds import capabilities_of, market_venues
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, AssetsDefinition, MaterializeResult, MetadataValue, asset
 
-from orchestration.resources import KeelResource
+from assets.resources import KeelResource
 
 IDEAS_GROUP = "ideas"
 PIPELINE = AssetKey([IDEAS_GROUP, "pipeline"])

@@ -27,8 +27,8 @@ from dagster import (
 
 from assets.features import features_key
 from assets.market import MARKET_GROUP
-from orchestration.paths import sim_state_dir
-from orchestration.resources import KeelResource
+from assets.paths import sim_state_dir
+from assets.resources import KeelResource
 from trading.config import KeelConfig
 
 LIVE_GROUP = "live"

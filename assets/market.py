@@ -16,8 +16,8 @@ from dagster import (
     asset,
 )
 
+from assets.resources import KeelResource
 from lake.catalog import TableSpec
-from orchestration.resources import KeelResource
 from trading.config import KeelConfig, VenueConfig
 from trading.timeframes import floor_time, timeframe_delta, timeframe_minutes, utc_now
 from trading.venues.kinds import capabilities_of, market_venues

@@ -20,7 +20,7 @@ from dagster import (
 
 from assets.ideas import PIPELINE
 from assets.research import BACKTESTS
-from orchestration.resources import KeelResource
+from assets.resources import KeelResource
 
 PORTFOLIO_GROUP = "portfolio"
 ALLOCATION = AssetKey([PORTFOLIO_GROUP, "allocation"])

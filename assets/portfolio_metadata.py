@@ -9,11 +9,11 @@ import numpy as np
 import polars as pl
 from dagster import MetadataValue
 
+from assets.paths import reports_dir
 from assets.pipeline_views import md_table, regime_chart_html, regime_chart_md
 from lake import catalog
 from lake.results import overwrite
 from lake.store import Lake
-from orchestration.paths import reports_dir
 from trading.config import KeelConfig
 from trading.portfolio.book import BENCHMARK, PORTFOLIO, Book
 from trading.regimes.labels import REGIMES

@@ -27,8 +27,8 @@ from dagster import (
 )
 
 from assets.features import features_key
-from orchestration.paths import reports_dir
-from orchestration.resources import KeelResource
+from assets.paths import reports_dir
+from assets.resources import KeelResource
 from trading.config import KeelConfig
 
 RESEARCH_GROUP = "research"

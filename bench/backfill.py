@@ -107,7 +107,7 @@ def main() -> None:
         _child(options.child)
         return
 
-    from orchestration.paths import PROJECT_ROOT
+    from assets.paths import PROJECT_ROOT
     from orchestration.services import Postgres, free_port
 
     work = Path(tempfile.mkdtemp(prefix="keel-bench-"))

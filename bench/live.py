@@ -53,11 +53,11 @@ def end_to_end(n_bars: int) -> list[float]:
     """Seconds from each bar's feature commit to its orders acknowledged at the paper venue."""
     from dagster import DagsterInstance, build_sensor_context
 
+    from assets.resources import KeelResource
     from lake import catalog
     from lake.live import LakeJournal
     from lake.store import Lake
     from orchestration.definitions import build_definitions
-    from orchestration.resources import KeelResource
     from orchestration.sensors import TRADING_SENSOR
     from trading.config import load_config
     from trading.features.registry import registered_features

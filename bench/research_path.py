@@ -173,8 +173,8 @@ def main() -> None:
         from dagster import DagsterInstance
 
         from assets.research_run import run_research
+        from assets.resources import KeelResource
         from orchestration.definitions import build_definitions
-        from orchestration.resources import KeelResource
         from orchestration.schedules import range_tags
         from trading.models.registry import strategy_names
 

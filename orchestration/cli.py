@@ -14,8 +14,8 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
+from assets.paths import ensure_dagster_home
 from orchestration import cli_execution, cli_ideas, cli_lake, cli_live, cli_services
-from orchestration.paths import ensure_dagster_home
 from orchestration.profile import apply_profile
 
 
@@ -210,8 +210,8 @@ def print_leaderboard() -> None:
     import polars as pl
 
     from assets.research import LEADERBOARD_COLUMNS, leaderboard_frame
+    from assets.resources import KeelResource
     from lake import catalog
-    from orchestration.resources import KeelResource
 
     keel = KeelResource()
     board = leaderboard_frame(keel).select(LEADERBOARD_COLUMNS)

@@ -64,7 +64,7 @@ def sync_run() -> bool:
 def status(color: bool = False) -> int:
     """Print the status screen from the lake; 1 when a venue is over a cap."""
     from assets.account import load_ledger
-    from orchestration.resources import KeelResource
+    from assets.resources import KeelResource
     from trading.account.report import status_text
 
     started = time.perf_counter()
@@ -77,8 +77,8 @@ def status(color: bool = False) -> int:
 def account_demo(keep: bool = False) -> int:
     """Seed every simulated account, place a few paper orders on each through the venue
     interface, sync them all and print the status."""
-    from orchestration.paths import sim_state_dir
-    from orchestration.resources import KeelResource
+    from assets.paths import sim_state_dir
+    from assets.resources import KeelResource
     from trading.venues.base import OrderRejectedError, OrderRequest, derive_client_order_id
     from trading.venues.kinds import capabilities_of
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from orchestration.paths import reports_dir
+from assets.paths import reports_dir
 
 STAGE_CHOICES = ("research", "paper", "live")
 
@@ -179,7 +179,7 @@ def promote(
     """Move an idea forward; on the way to paper its research runs first (one strategy, one
     run) and the gates judge the result. Prints each move, or which gate fails by how much."""
     from assets.pipeline_inputs import evidence_for
-    from orchestration.resources import KeelResource
+    from assets.resources import KeelResource
     from trading.ideas.pipeline import promote as plan
     from trading.ideas.stages import path_to
     from trading.models.registry import strategy_names
@@ -308,7 +308,7 @@ def report_regimes(strategies: list[str] | None = None) -> int:
         regime_summary,
         write_book,
     )
-    from orchestration.resources import KeelResource
+    from assets.resources import KeelResource
 
     keel = KeelResource()
     config = keel.config()

@@ -71,7 +71,7 @@ def after(args: argparse.Namespace) -> None:
 
 def _setup() -> Any:
     from assets.live import setup_for
-    from orchestration.resources import KeelResource
+    from assets.resources import KeelResource
 
     return setup_for(KeelResource())
 
@@ -143,9 +143,9 @@ def cancel_open_orders(
 
 def why(client_order_id: str) -> int:
     """Print the order, its events and fills, and the decisions and net targets behind it."""
+    from assets.paths import VAR
     from lake.live import LakeJournal
     from lake.store import Lake
-    from orchestration.paths import VAR
     from trading.live.ledger import EVENT_RANK
 
     for lake in (_setup().journal_lake, Lake(VAR / "replay" / "lake")):  # live, then replay

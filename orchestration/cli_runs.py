@@ -8,9 +8,9 @@ def trade() -> bool:
     """One run of the trading job for the feature table's newest bar, as the sensor launches it
     (the run refuses to trade a bar twice, so repeating the command is harmless)."""
     from assets.live import BAR_TAG
+    from assets.resources import KeelResource
     from jobs.trading import TRADING_JOB
     from lake.live import newest_bar
-    from orchestration.resources import KeelResource
 
     keel = KeelResource()
     bar = newest_bar(keel.lake(), keel.config().data.research_timeframe)

@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
-from orchestration.paths import VAR
+from assets.paths import VAR
 
 POSTGRES_PORT = 5433  # beside a system PostgreSQL on 5432
 REDIS_PORT = 6380

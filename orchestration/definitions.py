@@ -16,6 +16,7 @@ from assets.live import live_assets
 from assets.market import instrument_assets, market_assets
 from assets.portfolio import portfolio_assets
 from assets.research import research_assets
+from assets.resources import KeelResource
 from jobs.execution import execution_report_job
 from jobs.market import instruments_job, market_data_job
 from jobs.portfolio import portfolio_job, portfolio_schedule
@@ -23,7 +24,6 @@ from jobs.research import research_job
 from jobs.trading import trading_job
 from orchestration.executors import definitions_executor
 from orchestration.recovery import stale_runs_sensor
-from orchestration.resources import KeelResource
 from orchestration.schedules import instruments_schedule, refresh_schedule
 from orchestration.sensors import trading_sensor
 from trading.config import KeelConfig, default_config_path, load_config

@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from orchestration.paths import PROJECT_ROOT
+from assets.paths import PROJECT_ROOT
 
 EXECUTOR_ENV = "KEEL_EXECUTOR"
 BROKER_ENV = "KEEL_CELERY_BROKER"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from orchestration.paths import PROJECT_ROOT
+from assets.paths import PROJECT_ROOT
 
 PROFILE_ENV = "KEEL_PROFILE"
 POSTGRES_URL_ENV = "KEEL_POSTGRES_URL"

@@ -242,7 +242,7 @@ def open_instance() -> DagsterInstance:
     instance at once would otherwise race to create its SQLite schema."""
     import fcntl
 
-    from orchestration.paths import dagster_storage
+    from assets.paths import dagster_storage
 
     storage = dagster_storage()
     storage.mkdir(parents=True, exist_ok=True)

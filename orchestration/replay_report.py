@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from orchestration.paths import VAR
+from assets.paths import VAR
 
 _TABLE = {
     "tbl_hide_dataframe_shape": True,

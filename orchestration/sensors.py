@@ -18,7 +18,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 
 from assets.live import BAR_TAG
-from orchestration.resources import KeelResource
+from assets.resources import KeelResource
 
 TRADING_SENSOR = "trading_on_new_bar"
 # Dagster evaluates sensors every 30 s by default; a bar's decision should not wait that long.

@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance
 
+from assets.resources import KeelResource
 from lake import catalog
 from lake.store import Lake
 from orchestration.cli import main
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from tests.faults.writer import candles
 from trading.config import load_config

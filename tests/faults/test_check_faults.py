@@ -12,9 +12,9 @@ import polars as pl
 from dagster import AssetKey, DagsterInstance
 
 from assets.quality_gates import funding_gaps_finding
+from assets.resources import KeelResource
 from orchestration.cli_lake import failure_reason
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from trading.config import load_config
 from trading.quality_gates import funding_gaps

@@ -9,10 +9,10 @@ import pytest
 
 from assets.live import setup_for
 from assets.live_run import SimClock, run_bar
+from assets.resources import KeelResource
 from lake.live import LakeJournal
 from lake.store import Lake
 from orchestration.cli import main
-from orchestration.resources import KeelResource
 from tests.live.helpers import START, seed_lake
 from trading.config import load_config
 from trading.venues.base import OrderRequest

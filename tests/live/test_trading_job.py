@@ -11,10 +11,10 @@ import pytest
 from dagster import DagsterInstance, RunRequest, build_sensor_context
 
 from assets.live import BAR_TAG, TRADING_RUN
+from assets.resources import KeelResource
 from lake.live import LakeJournal, shortfall_table
 from lake.store import Lake
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.sensors import TRADING_SENSOR
 from tests.live.helpers import live_config, seed_lake
 from trading.config import load_config

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance
 
+from assets.resources import KeelResource
 from lake import catalog
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from trading.config import load_config
 from trading.venues.base import OrderRequest
 

@@ -22,10 +22,10 @@ from dagster import (
 )
 
 from assets.market import daily_partitions
+from assets.resources import KeelResource
 from lake import catalog
 from lake.store import Lake
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from trading.config import load_config
 

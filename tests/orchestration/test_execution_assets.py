@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
+from assets.resources import KeelResource
 from lake import catalog
 from orchestration.cli_execution import print_report
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from trading import frames
 from trading.config import load_config

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from dagster import DagsterInstance
 
+from assets.resources import KeelResource
 from lake import catalog
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from tests.orchestration.test_market_assets import CONFIG
 from trading.config import load_config

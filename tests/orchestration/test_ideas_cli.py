@@ -11,12 +11,12 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, materialize
 
+from assets.resources import KeelResource
 from lake import catalog
 from lake.ideas import IdeaBook
 from lake.store import Lake
 from orchestration.cli import main
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from tests.orchestration.ideas_fixtures import seed_research
 from trading.config import load_config
 

@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, Definitions
 
+from assets.resources import KeelResource
 from lake import catalog
 from lake.store import Lake
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from trading.config import load_config
 from trading.venues.sim.venue import SimVenue

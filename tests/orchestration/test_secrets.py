@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from dagster import DagsterInstance
 
+from assets.resources import KeelResource
 from lake import catalog
 from orchestration.definitions import build_definitions
-from orchestration.resources import KeelResource
 from orchestration.schedules import range_tags
 from tests.trading import recorded
 from trading.config import load_config

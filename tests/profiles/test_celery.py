@@ -14,10 +14,10 @@ import polars as pl
 import pytest
 from dagster import AssetKey, DagsterInstance, RunsFilter
 
+from assets.paths import PROJECT_ROOT
 from lake import catalog
 from lake.store import Lake
 from orchestration.cli import main
-from orchestration.paths import PROJECT_ROOT
 from orchestration.services import Postgres, Process
 from trading.models.registry import strategy_names
 

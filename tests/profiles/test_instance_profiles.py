@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
 
+from assets.paths import PROJECT_ROOT
 from orchestration.cli import main
-from orchestration.paths import PROJECT_ROOT
 from orchestration.services import Postgres
 
 CONFIG = """

@@ -1,5 +1,6 @@
-"""Imports flow one way: ``trading`` imports neither Dagster nor the lake (nor anything above
-them), and ``lake`` does not import Dagster. Checked on the source, every module, any depth."""
+"""Imports flow one way, orchestration → jobs → assets → lake, trading: ``trading`` imports
+neither Dagster nor the lake (nor anything above them), ``lake`` does not import Dagster, and
+nothing imports a layer above its own. Checked on the source, every module, any depth."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = {
     "trading": ("dagster", "lake", "assets", "jobs", "orchestration"),
     "lake": ("dagster", "assets", "jobs", "orchestration"),
+    "assets": ("jobs", "orchestration"),
+    "jobs": ("orchestration",),
 }
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from pydantic import PrivateAttr
 
+from assets.paths import sim_state_dir
 from lake.store import Lake
-from orchestration.paths import sim_state_dir
 from trading.config import KeelConfig, default_config_path, load_config
 from trading.venues.base import Venue
 

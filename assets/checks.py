@@ -28,6 +28,7 @@ from assets.quality_gates import (
     confirmed_finding,
     dedupe_hint,
     funding_gaps_finding,
+    offending_sample,
     read_venues,
     unreadable_note,
 )
@@ -36,7 +37,6 @@ from trading.config import KeelConfig, QualityConfig, VenueConfig
 from trading.timeframes import floor_time, timeframe_delta, utc_now
 from trading.venues.kinds import capabilities_of, market_venues
 
-_SAMPLE_ROWS = 10
 _RANGE_START = "dagster/asset_partition_range_start"
 _RANGE_END = "dagster/asset_partition_range_end"
 _PARTITION = "dagster/partition"
@@ -95,19 +95,6 @@ def check_window(
     return end - timedelta(days=quality.check_days), end
 
 
-def _markdown(df: pl.DataFrame) -> MetadataValue:
-    if df.is_empty():
-        return MetadataValue.text("no offending rows")
-    with pl.Config(
-        tbl_formatting="MARKDOWN",
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_rows=_SAMPLE_ROWS,
-        fmt_str_lengths=30,
-    ):
-        return MetadataValue.md(str(df.head(_SAMPLE_ROWS)))
-
-
 def _refetch(venue: str, dataset: str, days: list[date]) -> dict[str, Any]:
     """The partitions to refetch and the command that does it."""
     if not days:
@@ -136,7 +123,11 @@ def _finding(
         check_name=check,
         passed=offending.is_empty(),
         severity=severity,
-        metadata={**context, counted: len(offending), "sample": _markdown(offending)},
+        metadata={
+            **context,
+            counted: len(offending),
+            "sample": offending_sample(offending),
+        },
     )
 
 

@@ -27,6 +27,7 @@ from dagster import (
 
 from assets.features import features_key
 from assets.market import MARKET_GROUP
+from assets.metadata import frame_md
 from assets.paths import sim_state_dir
 from assets.resources import KeelResource
 from trading.config import KeelConfig
@@ -35,21 +36,6 @@ LIVE_GROUP = "live"
 TRADING_RUN = AssetKey([LIVE_GROUP, "trading_run"])
 SHORTFALL = AssetKey([LIVE_GROUP, "implementation_shortfall"])
 BAR_TAG = "keel/bar"
-
-
-def md_table(df: pl.DataFrame, rows: int = 30) -> MetadataValue:
-    """A frame as a markdown table for the UI."""
-    if df.is_empty():
-        return MetadataValue.text("none")
-    with pl.Config(
-        tbl_formatting="MARKDOWN",
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_rows=rows,
-        fmt_str_lengths=60,
-        float_precision=6,
-    ):
-        return MetadataValue.md(str(df.head(rows)))
 
 
 @contextmanager
@@ -132,8 +118,8 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
             metadata={
                 "bar": bar.isoformat(),
                 "decisions": report.decisions,
-                "orders": md_table(orders),
-                "denials": md_table(denials.select("venue", "symbol", "reason", "detail"))
+                "orders": frame_md(orders),
+                "denials": frame_md(denials.select("venue", "symbol", "reason", "detail"))
                 if denials.height
                 else MetadataValue.text("none"),
                 "fills": len(report.fills),
@@ -141,7 +127,7 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
                 "trading_states": MetadataValue.text("\n".join(state_lines(setup)) or "none"),
                 "notes": MetadataValue.text("\n".join(report.notes) or "none"),
                 "capital_source": setup.capital_source(),
-                "parity_recorded": md_table(pl.DataFrame(closing.parity).drop("at", strict=False)),
+                "parity_recorded": frame_md(pl.DataFrame(closing.parity).drop("at", strict=False)),
                 "demoted": MetadataValue.text("\n".join(closing.demotion_lines()) or "none"),
             },
             check_results=[
@@ -152,7 +138,7 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
                     metadata={
                         "decisions_checked": checked,
                         "differences": diffs.height,
-                        "sample": md_table(diffs, 10),
+                        "sample": frame_md(diffs, 10),
                     },
                 )
             ],
@@ -174,7 +160,7 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
             keel.lake().replace(spec(), table, "account")
         return MaterializeResult(
             metadata={
-                "shortfall": md_table(table),
+                "shortfall": frame_md(table),
                 "fills": int(table["fills"].sum()) if table.height else 0,
             }
         )

@@ -10,23 +10,16 @@ from typing import Any
 import polars as pl
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MetadataValue
 
+from assets.metadata import frame_md
 from lake.catalog import TableSpec
 from lake.store import Lake
 
 _SAMPLE_ROWS = 10
 
 
-def _sample(df: pl.DataFrame) -> MetadataValue:
-    if df.is_empty():
-        return MetadataValue.text("no offending rows")
-    with pl.Config(
-        tbl_formatting="MARKDOWN",
-        tbl_hide_column_data_types=True,
-        tbl_hide_dataframe_shape=True,
-        tbl_rows=_SAMPLE_ROWS,
-        fmt_str_lengths=30,
-    ):
-        return MetadataValue.md(str(df.head(_SAMPLE_ROWS)))
+def offending_sample(df: pl.DataFrame) -> MetadataValue:
+    """The first offending rows of a failed check, as the UI shows them."""
+    return frame_md(df, _SAMPLE_ROWS, "no offending rows", 30)
 
 
 def read_venues(
@@ -81,7 +74,11 @@ def confirmed_finding(
     from trading.quality_gates import confirmed_outliers
 
     bad = confirmed_outliers(outliers, diverging, venue)
-    metadata: dict[str, Any] = {**context, "bad_prices": len(bad), "sample": _sample(bad)}
+    metadata: dict[str, Any] = {
+        **context,
+        "bad_prices": len(bad),
+        "sample": offending_sample(bad),
+    }
     if not bad.is_empty():
         metadata["what_to_do"] = MetadataValue.text(
             f"{venue} served prices no other venue confirms; check them against the exchange. "
@@ -115,7 +112,7 @@ def funding_gaps_finding(
         **context,
         "gaps": len(gaps),
         "missing_settlements": int(gaps["missing"].sum()) if len(gaps) else 0,
-        "sample": _sample(gaps),
+        "sample": offending_sample(gaps),
     }
     if len(gaps):
         days: set[date] = set()

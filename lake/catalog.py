@@ -5,54 +5,42 @@ write and read pays per file in the table (measured: a MERGE of one day into 5 y
 candles partitioned by venue and day took 3x as long as into 1 year, see docs/performance.md).
 So tables of hourly or slower bars are partitioned by venue and month (a file holds a month of
 a venue), minute bars by venue and day. The lake derives the ``month`` column on write.
+Account tables are declared in ``catalog_account``, ideas/portfolio/regimes in ``catalog_ideas``;
+all are reachable from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from functools import cache
-from typing import TYPE_CHECKING
 
 import polars as pl
 
+from lake.catalog_account import ACCOUNT_BALANCES as ACCOUNT_BALANCES
+from lake.catalog_account import ACCOUNT_EQUITY as ACCOUNT_EQUITY
+from lake.catalog_account import ACCOUNT_POSITIONS as ACCOUNT_POSITIONS
+from lake.catalog_account import account_balances as account_balances
+from lake.catalog_account import account_equity as account_equity
+from lake.catalog_account import account_fills as account_fills
+from lake.catalog_account import account_orders as account_orders
+from lake.catalog_account import account_positions as account_positions
+from lake.catalog_ideas import IDEA_TRANSITIONS as IDEA_TRANSITIONS
+from lake.catalog_ideas import IDEAS as IDEAS
+from lake.catalog_ideas import PORTFOLIO_EQUITY as PORTFOLIO_EQUITY
+from lake.catalog_ideas import PORTFOLIO_WEIGHTS as PORTFOLIO_WEIGHTS
+from lake.catalog_ideas import REGIME_LABELS as REGIME_LABELS
+from lake.catalog_ideas import REGIME_REPORT as REGIME_REPORT
+from lake.catalog_ideas import idea_transitions as idea_transitions
+from lake.catalog_ideas import ideas as ideas
+from lake.catalog_ideas import portfolio_equity as portfolio_equity
+from lake.catalog_ideas import portfolio_weights as portfolio_weights
+from lake.catalog_ideas import regime_labels as regime_labels
+from lake.catalog_ideas import regime_report as regime_report
+from lake.tables import DERIVED_PARTITIONS as DERIVED_PARTITIONS
+from lake.tables import TableSpec as TableSpec
+from lake.tables import no_rules
 from trading import frames
 from trading.timeframes import timeframe_minutes
-
-if TYPE_CHECKING:
-    from pandera.polars import DataFrameSchema
-
-    from lake.schemas import Rule
-
-# Columns the lake derives from ``date`` when a table partitions by them.
-DERIVED_PARTITIONS: Mapping[str, pl.Expr] = {"month": pl.col("date").dt.truncate("1mo")}
-
-
-@dataclass(frozen=True, slots=True)
-class TableSpec:
-    """A Delta table: where it lives under the lake root and what a valid row is."""
-
-    name: str  # path under the lake root, e.g. "market/candles_1h"
-    layout: Mapping[str, pl.DataType]
-    key: tuple[str, ...]
-    partition_by: tuple[str, ...]
-    rules_factory: Callable[[], Sequence[Rule]] = field(repr=False, compare=False)
-    nullable: frozenset[str] = frozenset()
-    evolve_schema: bool = False  # new columns (e.g. a new feature) are added on write
-
-    def rules(self) -> Sequence[Rule]:
-        """The row rules, built fresh (some read the clock)."""
-        return self.rules_factory()
-
-    def schema(self) -> DataFrameSchema:
-        """The equivalent pandera schema, for failure reports and documentation."""
-        from lake.schemas import pandera_schema
-
-        return pandera_schema(self.name, self.layout, self.rules(), self.key, self.nullable)
-
-    def derived_columns(self) -> list[pl.Expr]:
-        """Partition columns the lake adds on write (not part of the layout)."""
-        return [DERIVED_PARTITIONS[c].alias(c) for c in self.partition_by if c not in self.layout]
 
 
 @cache
@@ -211,10 +199,6 @@ RESEARCH_FAILURES: Mapping[str, pl.DataType] = {
 }
 
 
-def _no_rules() -> list[Rule]:
-    return []
-
-
 @cache
 def research_metrics() -> TableSpec:
     """One row per strategy and run (the history of results), with its window and everything
@@ -224,7 +208,7 @@ def research_metrics() -> TableSpec:
         RESEARCH_METRICS,
         ("strategy", "run_id"),
         (),
-        _no_rules,
+        no_rules,
         nullable=frozenset(RESEARCH_METRICS) - {"strategy", "run_id"},
         evolve_schema=True,  # lakes written before a column existed take it on write
     )
@@ -234,14 +218,14 @@ def research_metrics() -> TableSpec:
 def research_walk_forward() -> TableSpec:
     """Per model, run and fold: the strategy chosen in sample and its out-of-sample result."""
     return TableSpec(
-        "research/walk_forward", RESEARCH_WALK_FORWARD, ("model", "run_id", "fold"), (), _no_rules
+        "research/walk_forward", RESEARCH_WALK_FORWARD, ("model", "run_id", "fold"), (), no_rules
     )
 
 
 @cache
 def research_failures() -> TableSpec:
     """Strategies that failed in a run, with the reason."""
-    return TableSpec("research/failures", RESEARCH_FAILURES, ("strategy", "run_id"), (), _no_rules)
+    return TableSpec("research/failures", RESEARCH_FAILURES, ("strategy", "run_id"), (), no_rules)
 
 
 @cache
@@ -253,7 +237,7 @@ def research_equity() -> TableSpec:
         RESEARCH_EQUITY,
         ("strategy", "ts"),
         ("strategy",),
-        _no_rules,
+        no_rules,
         evolve_schema=True,
     )
 
@@ -266,7 +250,7 @@ def research_trades() -> TableSpec:
         RESEARCH_TRADES,
         ("strategy", "venue", "symbol", "ts"),
         ("strategy",),
-        _no_rules,
+        no_rules,
     )
 
 
@@ -284,219 +268,4 @@ def execution_rewards_daily() -> TableSpec:
         (),
         schemas.rewards_rules,
         nullable=NULLABLE,
-    )
-
-
-# ---------------------------------------------------------------------------- account tables
-
-ACCOUNT_BALANCES: Mapping[str, pl.DataType] = {**frames.BALANCES, "synced_at": frames.UTC_TS}
-ACCOUNT_POSITIONS: Mapping[str, pl.DataType] = {**frames.POSITIONS, "synced_at": frames.UTC_TS}
-ACCOUNT_EQUITY: Mapping[str, pl.DataType] = {
-    "venue": pl.String(),
-    "ts": frames.UTC_TS,
-    "currency": pl.String(),
-    "equity": pl.Float64(),  # balances net of debt at their marks + unrealized P&L
-    "debt": pl.Float64(),
-    "gross_exposure": pl.Float64(),
-    "net_exposure": pl.Float64(),
-    "unpriced": pl.Int64(),  # assets left out for want of a price
-}
-
-
-@cache
-def account_balances() -> TableSpec:
-    """Each venue's balances as of its last sync (rows of assets gone since are deleted)."""
-    from lake import account_rules
-
-    return TableSpec(
-        "account/balances",
-        ACCOUNT_BALANCES,
-        ("venue", "asset"),
-        ("venue",),
-        account_rules.balances_rules,
-    )
-
-
-@cache
-def account_positions() -> TableSpec:
-    """Each venue's open derivative positions as of its last sync, sizes in base units."""
-    from lake import account_rules
-
-    return TableSpec(
-        "account/positions",
-        ACCOUNT_POSITIONS,
-        ("venue", "symbol"),
-        ("venue",),
-        account_rules.positions_rules,
-        nullable=frozenset({"mark_price"}),
-    )
-
-
-@cache
-def account_orders() -> TableSpec:
-    """Each venue's open orders as of its last sync."""
-    from lake import account_rules
-
-    return TableSpec(
-        "account/orders",
-        frames.ORDERS,
-        ("venue", "order_id"),
-        ("venue",),
-        account_rules.orders_rules,
-        nullable=frozenset({"price", "client_order_id"}),
-    )
-
-
-@cache
-def account_fills() -> TableSpec:
-    """Every own fill of every venue, keyed by venue and fill id: re-syncing is idempotent."""
-    from lake import account_rules
-
-    return TableSpec(
-        "account/fills",
-        frames.FILLS,
-        ("venue", "fill_id"),
-        ("venue",),
-        account_rules.fills_rules,
-        nullable=frozenset({"order_id", "client_order_id", "fee", "fee_asset", "liquidity"}),
-    )
-
-
-@cache
-def account_equity() -> TableSpec:
-    """Equity snapshots per venue (the equity curve), one per ledger build."""
-    from lake import account_rules
-
-    return TableSpec(
-        "account/equity",
-        ACCOUNT_EQUITY,
-        ("venue", "ts"),
-        ("venue",),
-        account_rules.equity_rules,
-    )
-
-
-# ---------------------------------------------------------------- ideas, portfolio, regimes
-
-IDEAS: Mapping[str, pl.DataType] = {
-    "name": pl.String(),
-    "hypothesis": pl.String(),
-    "source": pl.String(),
-    "tags": pl.String(),  # comma-separated
-    "links": pl.String(),  # space-separated
-    "strategy": pl.String(),
-    "created": frames.UTC_TS,
-}
-
-IDEA_TRANSITIONS: Mapping[str, pl.DataType] = {
-    "idea": pl.String(),
-    "seq": pl.Int64(),  # 0 for the move that added the idea
-    "at": frames.UTC_TS,
-    "from_stage": pl.String(),
-    "to_stage": pl.String(),
-    "reason": pl.String(),
-    "evidence": pl.String(),  # JSON: research run, gate figures, paper period
-    "capital": pl.Float64(),  # capital cap in paper and live; null otherwise
-    "override": pl.Boolean(),
-}
-
-PORTFOLIO_WEIGHTS: Mapping[str, pl.DataType] = {
-    "ts": frames.UTC_TS,  # a rebalance bar: weights hold from here to the next one
-    "strategy": pl.String(),
-    "weight": pl.Float64(),
-    "method": pl.String(),
-}
-
-PORTFOLIO_EQUITY: Mapping[str, pl.DataType] = {
-    "ts": frames.UTC_TS,
-    "series": pl.String(),  # "portfolio" (netted) or "sum_of_parts"
-    "net_return": pl.Float64(),
-    "equity": pl.Float64(),
-    "turnover": pl.Float64(),
-    "regime": pl.String(),
-}
-
-REGIME_LABELS: Mapping[str, pl.DataType] = {
-    "ts": frames.UTC_TS,
-    "regime": pl.String(),
-    "trend": pl.Float64(),
-    "volatility": pl.Float64(),
-}
-
-REGIME_REPORT: Mapping[str, pl.DataType] = {
-    "strategy": pl.String(),
-    "regime": pl.String(),
-    "bars": pl.Int64(),
-    **{
-        f"{stat}{suffix}": pl.Float64()
-        for stat in ("annual_return", "excess_return", "sharpe")
-        for suffix in ("", "_low", "_high")
-    },
-}
-
-
-@cache
-def ideas() -> TableSpec:
-    """Every idea: hypothesis, source, tags, links and the strategy that tests it."""
-    return TableSpec("ideas/ideas", IDEAS, ("name",), (), _no_rules, frozenset({"created"}))
-
-
-@cache
-def idea_transitions() -> TableSpec:
-    """Every move of every idea between stages, with its reason and evidence (the history;
-    an idea's stage is its latest move's destination)."""
-    return TableSpec(
-        "ideas/transitions",
-        IDEA_TRANSITIONS,
-        ("idea", "seq"),
-        (),
-        _transition_rules,
-        frozenset({"capital"}),
-    )
-
-
-def _transition_rules() -> list[Rule]:
-    from lake.schemas import Rule
-    from trading.ideas.stages import STAGES
-
-    return [
-        Rule("to_stage is a stage", pl.col("to_stage").is_in(list(STAGES))),
-        Rule("seq >= 0", pl.col("seq") >= 0),
-        Rule("capital > 0 when set", pl.col("capital").is_null() | (pl.col("capital") > 0)),
-    ]
-
-
-def _weight_rules() -> list[Rule]:
-    from lake.schemas import Rule
-
-    return [Rule("0 <= weight <= 1", pl.col("weight").is_between(0.0, 1.0))]
-
-
-@cache
-def portfolio_weights() -> TableSpec:
-    """The portfolio's weights per strategy at each rebalance (estimated on past data only)."""
-    return TableSpec("portfolio/weights", PORTFOLIO_WEIGHTS, ("ts", "strategy"), (), _weight_rules)
-
-
-@cache
-def portfolio_equity() -> TableSpec:
-    """The portfolio's backtest, netted, beside the sum of its parts, with each bar's regime."""
-    return TableSpec("portfolio/equity", PORTFOLIO_EQUITY, ("ts", "series"), (), _no_rules)
-
-
-@cache
-def regime_labels() -> TableSpec:
-    """The market regime of every bar, from BTC, without look-ahead."""
-    return TableSpec(
-        "regimes/labels", REGIME_LABELS, ("ts",), (), _no_rules, frozenset({"trend", "volatility"})
-    )
-
-
-@cache
-def regime_report() -> TableSpec:
-    """Return, excess return over BTC and Sharpe of every strategy and the portfolio in every
-    regime, with confidence intervals."""
-    nullable = frozenset(c for c in REGIME_REPORT if c not in ("strategy", "regime", "bars"))
-    return TableSpec(
-        "regimes/report", REGIME_REPORT, ("strategy", "regime"), (), _no_rules, nullable
     )

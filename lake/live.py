@@ -21,16 +21,13 @@ import polars as pl
 
 from lake.catalog import TableSpec
 from lake.store import Lake
+from lake.tables import no_rules
 from trading.execution.types import MarketStat
 from trading.live import journal
 from trading.live.run import BarData
 
 _COMPACT_EVERY = 50
 _COMMIT_RETRIES = 8
-
-
-def _no_rules() -> list[Any]:
-    return []
 
 
 @cache
@@ -44,7 +41,7 @@ def live_table(table: str) -> TableSpec:
         layout=layout,
         key=(),
         partition_by=(),
-        rules_factory=_no_rules,
+        rules_factory=no_rules,
         nullable=frozenset(c for c in layout if c in journal.NULLABLE),
     )
 
@@ -65,7 +62,7 @@ SHORTFALL: dict[str, pl.DataType] = {
 def shortfall_table() -> TableSpec:
     """``live/shortfall``: realized cost against the research cost model per strategy, account
     and venue, recomputed whole after each run: what research calibrates its costs from."""
-    return TableSpec("live/shortfall", SHORTFALL, ("strategy", "account", "venue"), (), _no_rules)
+    return TableSpec("live/shortfall", SHORTFALL, ("strategy", "account", "venue"), (), no_rules)
 
 
 class LakeJournal:

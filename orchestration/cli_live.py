@@ -5,6 +5,7 @@ them before each order); a halt also cancels open orders in its scope."""
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,6 +77,26 @@ def _setup() -> Any:
     return setup_for(KeelResource())
 
 
+def unknown_target(scope: str, target: str) -> str | None:
+    """Why a kill-switch target is not one Keel trades (a typo must not look like a halt that
+    worked while the real venue keeps trading); None when it is known."""
+    from assets.resources import KeelResource
+    from trading.models.registry import strategy_names
+
+    config = KeelResource().config()
+    known: tuple[str, ...] = ()
+    if scope == "venue":
+        known = tuple(v.name for v in config.venues)
+    elif scope == "strategy":
+        known = strategy_names()
+    elif scope == "instrument":
+        known = tuple(sorted({s for v in config.venues for s in v.instruments}))
+    if scope == "all" or target in known:
+        return None
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"--{scope} {target}: unknown; use one of: {shown}"
+
+
 def set_state(
     command: str, venue: str | None, strategy: str | None, instrument: str | None, reason: str
 ) -> int:
@@ -92,6 +113,10 @@ def set_state(
         ),
         ("all", "*"),
     )
+    unknown = unknown_target(scope, target)
+    if unknown:
+        print(f"keel {command}: {unknown}; nothing recorded", file=sys.stderr)
+        return 2
     now = datetime.now(UTC)
     journal = LakeJournal(setup.journal_lake)
     c = change(_STATE_OF[command], now, reason, "cli", scope, target)  # type: ignore[arg-type]

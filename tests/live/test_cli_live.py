@@ -143,3 +143,18 @@ def test_adopt_positions_makes_the_ledger_equal_the_venue(
         ("BTC/USDT:USDT", -3.0, "lost"),
         ("BTC/USDT:USDT", 3.0, "liquidated"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("flag", "target"),
+    [("--venue", "sim_gama"), ("--strategy", "trnd"), ("--instrument", "BTC/USDX")],
+)
+def test_halt_of_an_unknown_target_records_nothing_and_names_the_valid_ones(
+    keel: KeelResource, flag: str, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["halt", flag, target, "--reason", "typo"]) == 2
+
+    err = capsys.readouterr().err
+    assert f"{flag} {target}: unknown; use one of:" in err
+    assert main(["states"]) == 0
+    assert target not in capsys.readouterr().out

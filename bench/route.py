@@ -3,9 +3,12 @@
 1. **Cost**: a day (24 hourly bars) of the demo strategies' orders, netted per instrument and
    routed by Keel's router, against all volume on the single cheapest venue and against an
    equal split over the venues that list the instrument. Cost = fees + spread + impact −
-   rewards (``trading.costs`` plus the config's tiers and points). Goals: at least 20%
-   cheaper than the single venue for parents above 1% of a venue's hourly volume; never worse
-   than either baseline.
+   rewards (``trading.costs`` plus the config's tiers and points), and for maker legs the
+   expected cost of the maker model (fill probability, adverse selection, urgency). Run twice:
+   taker only, and with the router choosing maker or taker per leg (``style = "auto"``); in
+   both, each baseline may use the same styles on its venues at best (a fair comparison).
+   Goals: at least 20% cheaper than the single venue for parents above 1% of a venue's hourly
+   volume; never worse than either baseline.
 2. **Speed**: netting + routing + risk (``plan_orders``) for 200 strategies × 30 instruments ×
    3 venues; goal 100 ms, printed as a ratio.
 
@@ -13,7 +16,7 @@ Models still give targets per venue and symbol (moving them to canonical instrum
 research issue's change); the benchmark takes the mean weight over the venues as the
 instrument's target. Baselines ignore venue caps, so the cost run routes without caps.
 
-    .venv/bin/python -m bench.route [--capital 2000000]
+    .venv/bin/python -m bench.route [--capital 2000000] [--style taker|auto|both]
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ import polars as pl
 
 from bench.timing import best_of
 from trading.config import SimVenueConfig, load_config
-from trading.execution.config import RoutingConfig
+from trading.execution.config import RoutingConfig, StyleChoice
 from trading.execution.day import market_stats, route_bars, strategy_targets
 from trading.execution.plan import plan_orders
-from trading.execution.quotes import quote
+from trading.execution.quotes import quote, styles
 from trading.execution.router import equal_split_cost, route, single_venue_cost
 from trading.execution.types import Mark, MarketStat, Snapshot, VenueState
 from trading.features.inputs import feature_input
@@ -82,11 +85,13 @@ def _market_data_cached() -> tuple[pl.DataFrame, pl.DataFrame, dict[tuple[str, s
     return _CACHE[0]
 
 
-def cost_run(capital: float) -> None:
+def cost_run(capital: float, style: StyleChoice) -> None:
     candles, funding, instruments = _market_data_cached()
     targets = _targets(candles, funding)
     stats = market_stats(candles, DAY)
-    routing = load_config().routing.model_copy(update={"rewards_budget_usd_per_day": math.inf})
+    routing = load_config().routing.model_copy(
+        update={"rewards_budget_usd_per_day": math.inf, "style": style}
+    )
     venues = {v: VenueState(v, 1e9, 0.0) for v, _ in instruments}
     strategies = sorted(set(targets["strategy"].to_list()))
     bars = sorted(set(targets["ts"].to_list()))
@@ -118,7 +123,8 @@ def cost_run(capital: float) -> None:
     frame = every.filter(pl.col("notional_usd") > 0.0)
     unrouted = float(every["unrouted_usd"].sum())
     print(
-        f"day {DAY}: {frame.height} parent orders routed from {len(strategies)} strategies, "
+        f"\nstyle {style}; day {DAY}: {frame.height} parent orders routed from "
+        f"{len(strategies)} strategies, "
         f"capital {capital:,.0f} USD each; {unrouted:,.0f} USD no venue could take "
         "(spot sales of assets not held)"
     )
@@ -152,33 +158,48 @@ def cost_run(capital: float) -> None:
     )
 
 
-def size_sweep(symbol: str = "BTC/USDT:USDT") -> None:
-    """One parent on the three venues listing ``symbol``, from 0.1% to 100% of the deepest
+def size_sweep(style: StyleChoice, symbol: str = "BTC/USDT:USDT") -> None:
+    """One parent on the three venues listing ``symbol``, from 0.1% to 200% of the deepest
     venue's hourly volume: net cost in bps of the routed split and of both baselines."""
     candles, _, instruments = _market_data_cached()
     stats = market_stats(candles, DAY)
-    routing = load_config().routing
+    routing = load_config().routing.model_copy(update={"style": style})
     markets = sorted((i for (_, s), i in instruments.items() if s == symbol), key=lambda i: i.venue)
-    quotes = [quote(m, stats[(m.venue, symbol)], routing, "taker", math.inf) for m in markets]
+    quotes = [
+        quote(m, stats[(m.venue, symbol)], routing, st, math.inf)
+        for m in markets
+        for st in styles(routing)
+    ]
     hourly = max(stats[(m.venue, symbol)].bar_volume_usd for m in markets)
-    print(f"\none parent of {symbol} on {', '.join(m.venue for m in markets)} (net cost, bps)")
+    print(
+        f"\nstyle {style}: one parent of {symbol} on {', '.join(m.venue for m in markets)} "
+        "(net cost, bps; maker share of the routed USD)"
+    )
     print(
         f"{'% of hourly vol':>16}{'USD':>14}{'routed':>9}{'single':>9}{'equal':>9}"
-        f"{'vs single':>11}{'vs equal':>10}"
+        f"{'vs single':>11}{'vs equal':>10}{'maker':>8}"
     )
     for share in (0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0):
         total = share * hourly
         split = route(quotes, total, routing.impact_weight, routing.rewards_weight)
         routed = split.cash_usd - split.rewards_usd
         single, equal = single_venue_cost(quotes, total), equal_split_cost(quotes, total)
+        maker = sum(
+            x for x, s in zip(split.notional_usd, split.styles, strict=True) if s == "maker"
+        )
         print(
             f"{share:>16.1%}{total:>14,.0f}{routed / total * 1e4:>9.2f}"
             f"{single / total * 1e4:>9.2f}{equal / total * 1e4:>9.2f}"
-            f"{1 - routed / single:>10.1%}{1 - routed / equal:>10.1%}"
+            f"{1 - routed / single:>10.1%}{1 - routed / equal:>10.1%}{maker / total:>8.0%}"
         )
 
 
-def speed_run(n_strategies: int = 200, n_instruments: int = 30, n_venues: int = 3) -> None:
+def speed_run(
+    n_strategies: int = 200,
+    n_instruments: int = 30,
+    n_venues: int = 3,
+    style: StyleChoice = "taker",
+) -> None:
     rng = random.Random(5)
     now = datetime(2026, 11, 2, 10, tzinfo=UTC)
     venues = [f"v{i}" for i in range(n_venues)]
@@ -224,7 +245,7 @@ def speed_run(n_strategies: int = 200, n_instruments: int = 30, n_venues: int = 
         max_strategy_gross_usd=1e6,
         price_collar_bps=500,
     )
-    config = RoutingConfig()
+    config = RoutingConfig(style=style)
 
     def run() -> object:
         return plan_orders(targets, allocations, snap, instruments, stats, limits, config)
@@ -232,8 +253,8 @@ def speed_run(n_strategies: int = 200, n_instruments: int = 30, n_venues: int = 
     plan = run()
     seconds = best_of(5, run)
     print(
-        f"plan_orders, {n_strategies} strategies × {n_instruments} instruments × {n_venues} "
-        f"venues: {seconds * 1e3:.1f} ms ({len(plan.orders)} orders), "  # type: ignore[attr-defined]
+        f"plan_orders ({style}), {n_strategies} strategies × {n_instruments} instruments × "
+        f"{n_venues} venues: {seconds * 1e3:.1f} ms ({len(plan.orders)} orders), "  # type: ignore[attr-defined]
         f"{seconds / 0.1:.2f}x the 100 ms goal"
     )
 
@@ -246,10 +267,20 @@ def main() -> None:
         default=2_000_000.0,
         help="USD capital per strategy (sets parent sizes)",
     )
+    parser.add_argument(
+        "--style",
+        choices=["taker", "auto", "both"],
+        default="both",
+        help="execution styles the router (and the baselines) may use",
+    )
     args = parser.parse_args()
-    cost_run(args.capital)
-    size_sweep()
+    chosen: list[StyleChoice] = ["taker", "auto"] if args.style == "both" else [args.style]
+    for style in chosen:
+        cost_run(args.capital, style)
+    for style in chosen:
+        size_sweep(style)
     speed_run()
+    speed_run(style="auto")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ notional ``N`` on a venue costs, as a fraction of ``N``:
   instrument's daily return volatility. Sized on the order against a day's volume, so the cost
   of one order does not depend on the bar length the backtest happens to use.
 
-Maker orders pay (or earn) the maker fee and no spread or impact; the risk that they do not
-fill is the execution layer's concern, not a cost.
+Maker orders pay (or earn) the maker fee and no spread or impact here; the router prices their
+fill risk and adverse selection on top (``trading.execution.quotes``, ``MakerModel``). How one
+order is split over several venues is ``trading.waterfill``, the solver research and the
+router share.
 """
 
 from __future__ import annotations
@@ -108,81 +110,3 @@ def cost_rates(
     impact = np.where(size > 0.0, impact, 0.0)
     impact = np.where((size > 0.0) & (depth <= 0.0), np.inf, impact)
     return np.asarray(fee + half_spread_bps * 1e-4 + impact, dtype=np.float64)
-
-
-def split_order(
-    notional: float,
-    fee: Array,
-    half_spread_bps: Array,
-    impact_k: Array,
-    adv: Array,
-    daily_vol: Array,
-    out: Array,
-) -> float:
-    """The cheapest split of one parent order of ``notional`` (account currency, > 0) across
-    venues: fills ``out`` with each venue's share of the notional and returns the total cost.
-
-    Each venue ``v`` costs ``a_v·n + b_v·n^1.5`` for ``n`` traded there (``a`` fee + half
-    spread, ``b = k·σ/sqrt(ADV)`` the square-root impact), so the optimum equalizes marginal
-    costs ``a_v + 1.5·b_v·sqrt(n_v)`` across the venues used (water-filling on the marginal
-    cost, found by bisection). A venue whose ``adv`` is unknown or zero gets nothing; a venue
-    without impact (``b = 0``) takes the whole order if it is the cheapest. Plain loops over
-    arrays, so the backtest compiles this very function: research pays the split the router
-    chooses. Pass a maker fee and zero spread and impact to split a maker order."""
-    venues = len(fee)
-    a = np.empty(venues)
-    b = np.empty(venues)
-    usable = 0
-    for v in range(venues):
-        out[v] = 0.0
-        a[v] = fee[v] + half_spread_bps[v] * 1e-4
-        if not math.isfinite(adv[v]) or adv[v] <= 0.0 or not math.isfinite(a[v]):
-            b[v] = -1.0  # unusable
-        else:
-            b[v] = impact_k[v] * max(daily_vol[v], 0.0) / math.sqrt(adv[v])
-            usable += 1
-    if usable == 0 or notional <= 0.0:
-        return math.inf if notional > 0.0 else 0.0
-    best = -1
-    for v in range(venues):  # a venue without impact at the lowest rate takes everything
-        if b[v] == 0.0 and (best < 0 or a[v] < a[best]):
-            best = v
-    if best >= 0:
-        cheaper = False
-        for v in range(venues):
-            if b[v] > 0.0 and a[v] < a[best]:
-                cheaper = True
-        if not cheaper:
-            out[best] = notional
-            return float(a[best] * notional)
-    lo = math.inf
-    hi = -math.inf
-    for v in range(venues):
-        if b[v] >= 0.0:
-            lo = min(lo, a[v])
-            if b[v] > 0.0:
-                hi = max(hi, a[v] + 1.5 * b[v] * math.sqrt(notional))
-    if hi < lo:
-        hi = lo
-    for _ in range(100):
-        mid = 0.5 * (lo + hi)
-        total = 0.0
-        for v in range(venues):
-            if b[v] > 0.0 and mid > a[v]:
-                root = (mid - a[v]) / (1.5 * b[v])
-                total += root * root
-        if total > notional:
-            hi = mid
-        else:
-            lo = mid
-    total = 0.0
-    for v in range(venues):
-        if b[v] > 0.0 and hi > a[v]:
-            root = (hi - a[v]) / (1.5 * b[v])
-            out[v] = root * root
-            total += out[v]
-    cost = 0.0
-    for v in range(venues):
-        out[v] *= notional / total  # exact sum after the bisection's last step
-        cost += a[v] * out[v] + (b[v] * out[v] * math.sqrt(out[v]) if b[v] > 0.0 else 0.0)
-    return float(cost)

@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from trading.backtest.engine import Market, Settings
-from trading.costs import VenueCosts, cost_rate, split_order
+from trading.costs import VenueCosts, cost_rate
+from trading.waterfill import split_order
 
 
 def _trailing(values: list[float], t: int, window: int, min_count: int) -> float:

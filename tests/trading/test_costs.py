@@ -85,7 +85,7 @@ def test_vectorized_rates_broadcast_a_batch_of_orders_over_instrument_parameters
 def _split(
     notional: float, fees: list[float], advs: list[float], k: float = 0.5, vol: float = 0.04
 ) -> tuple[np.ndarray, float]:
-    from trading.costs import split_order
+    from trading.waterfill import split_order
 
     out = np.zeros(len(fees))
     cost = split_order(

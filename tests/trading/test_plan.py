@@ -11,14 +11,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.trading.book import market, snapshot, stat, venue
-from trading.execution.config import FeeTiers, RoutingConfig, TwapConfig, VenueRewards
+from trading.execution.config import (
+    FeeTiers,
+    MakerModel,
+    RoutingConfig,
+    TwapConfig,
+    VenueRewards,
+)
 from trading.execution.plan import plan_orders
 from trading.execution.types import MarketStat, base_step
 from trading.risk.config import RiskConfig, StateRule
 from trading.venues.base import Instrument
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
-MAKER = RoutingConfig(style="maker")
+# a maker order sure to fill at once, without adverse selection: it pays its maker fee only
+SURE = MakerModel(fill_probability=1.0, adverse_selection_bps=0.0)
+MAKER = RoutingConfig(style="maker", maker=SURE, urgency_bps=0.0)
 TARGET_SCHEMA = {"strategy": pl.String, "instrument": pl.String, "weight": pl.Float64}
 
 
@@ -132,7 +140,7 @@ STEPS = st.sampled_from([0.001, 0.01, 0.1, 1.0])
     healthy=st.tuples(st.booleans(), st.booleans(), st.just(True)),
     held=st.tuples(*[st.floats(-30.0, 30.0)] * 3),
     weights=st.tuples(*[st.one_of(st.none(), st.floats(-1.0, 1.0))] * 3),
-    style=st.sampled_from(["maker", "taker"]),
+    style=st.sampled_from(["maker", "taker", "auto"]),
 )
 def test_routes_respect_caps_steps_minimums_and_sum_to_the_parent(
     steps: tuple[float, float, float],
@@ -191,7 +199,7 @@ def test_routes_respect_caps_steps_minimums_and_sum_to_the_parent(
 
 def test_tier_progress_is_counted_once_across_parents() -> None:
     rewards = VenueRewards(tiers=FeeTiers(maker=((0.0, 0.0005), (1000.0, 0.0))), volume_30d_usd=0.0)
-    config = RoutingConfig(style="maker", venues={"b": rewards}, rewards_budget_usd_per_day=1e9)
+    config = MAKER.model_copy(update={"venues": {"b": rewards}, "rewards_budget_usd_per_day": 1e9})
     instruments = _instruments(
         market("a", maker=0.0004), market("b"), market("a", ETH, maker=0.0004), market("b", ETH)
     )

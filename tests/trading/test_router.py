@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.trading.book import market, snapshot, stat, venue
+from trading.costs import Style
 from trading.execution.config import FeeTiers, RoutingConfig, VenueRewards
 from trading.execution.quotes import Capacity, quote
 from trading.execution.rewards import fee_rate, next_tier, tier_fee, tier_reward
@@ -26,8 +27,9 @@ def q(
     points: float = 0.0,
     tier: float = 0.0,
     gap: float = 0.0,
+    style: Style = "taker",
 ) -> VenueQuote:
-    return VenueQuote(name, fee, 0.0, b, points, tier, gap, cap)
+    return VenueQuote(name, fee, 0.0, b, points, tier, gap, cap, style)
 
 
 def test_linear_venues_send_everything_to_the_rebate() -> None:
@@ -137,8 +139,18 @@ def test_router_beats_or_matches_both_baselines() -> None:
     assert routed <= equal_split_cost(quotes, 2e5) + 1e-9
 
 
+def _capacity(quotes: list[VenueQuote]) -> dict[str, float]:
+    """Each venue's capacity, shared by its options (the tightest one quoted)."""
+    caps: dict[str, float] = {}
+    for c in quotes:
+        caps[c.venue] = min(caps.get(c.venue, math.inf), c.capacity_usd)
+    return caps
+
+
 def _brute_force(quotes: list[VenueQuote], total: float, steps: int = 400) -> float:
-    """The least net cost over a grid of two- or three-venue splits."""
+    """The least net cost over a grid of two- or three-option splits; options quoted under
+    one venue name share its capacity."""
+    caps = _capacity(quotes)
     best = math.inf
     grid = [total * i / steps for i in range(steps + 1)]
     for x0 in grid:
@@ -146,7 +158,10 @@ def _brute_force(quotes: list[VenueQuote], total: float, steps: int = 400) -> fl
         tails = [[rest]] if len(quotes) == 2 else [[y, rest - y] for y in grid if y <= rest]
         for tail in tails:
             legs = [x0, *tail]
-            if any(x > c.capacity_usd + 1e-9 for x, c in zip(legs, quotes, strict=True)):
+            used = dict.fromkeys(caps, 0.0)
+            for x, c in zip(legs, quotes, strict=True):
+                used[c.venue] += x
+            if any(used[v] > caps[v] + 1e-9 for v in caps):
                 continue
             best = min(
                 best,
@@ -173,7 +188,7 @@ def test_water_filling_is_no_worse_than_brute_force(quotes: list[VenueQuote], to
     split = route(quotes, total)
     legs = split.notional_usd
     assert all(0.0 <= x <= c.capacity_usd + 1e-6 for x, c in zip(legs, quotes, strict=True))
-    routable = min(total, sum(c.capacity_usd for c in quotes))
+    routable = min(total, sum(_capacity(quotes).values()))
     assert sum(legs) == pytest.approx(routable, rel=1e-9, abs=1e-6)
     if routable < total:
         return

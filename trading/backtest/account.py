@@ -3,7 +3,7 @@
 Targets and market columns are linked by ``groups``: target k is held on the market columns
 ``groups[k, :]`` (padded with -1). A venue-pinned target has one column; a venue-neutral target
 on a canonical instrument has every venue that lists it, is one exposure (the sum over those
-venues), and each order towards it is split across them by ``trading.costs.split_order`` —
+venues), and each order towards it is split across them by ``trading.waterfill.split_order`` —
 the split the live router chooses, compiled from the same function.
 """
 
@@ -15,7 +15,8 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from trading.costs import split_order, taker_rate
+from trading.costs import taker_rate
+from trading.waterfill import split_order
 
 Array = NDArray[np.float64]
 

@@ -11,7 +11,7 @@ Rules (the per-bar reference loop in the tests follows the same ones):
   marked at the next price (the whole move lands in the bar it trades again).
 - An order below the market's minimum amount (base units) or notional (quote) is not sent.
 - A venue-neutral target (one canonical instrument on every venue that lists it) is one
-  exposure: orders towards it are split across its venues by ``costs.split_order``, the split
+  exposure: orders towards it are split across its venues by ``waterfill.split_order``, the split
   the live router chooses; a venue-pinned target trades its one venue.
 - Costs come from ``trading/costs.py``, the model the live router uses: the fee of the
   execution style, half the spread and square-root impact ``k·σ_daily·sqrt(N/ADV)`` (taker

@@ -1,12 +1,16 @@
 """The ``[routing]`` config: how the router weighs impact against rewards, per-venue rewards
-programs as data, and when large orders are sliced over time (TWAP)."""
+programs as data, what a resting (maker) order is expected to cost, and when large orders are
+sliced over time (TWAP)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from pydantic import Field, field_validator
 
 from trading.configbase import _Frozen
-from trading.costs import Style
+
+StyleChoice = Literal["maker", "taker", "auto"]
 
 
 class FeeTiers(_Frozen):
@@ -29,6 +33,17 @@ class FeeTiers(_Frozen):
         return value
 
 
+class MakerModel(_Frozen):
+    """What a resting (maker) order is expected to cost, so maker is not free money: within its
+    wait it fills with ``fill_probability``, and a filled maker order is adversely selected (the
+    price tends to move through it: ``adverse_selection_bps`` per USD filled); what does not fill
+    crosses the spread as a taker at the end of the wait, paying taker fee, half spread and
+    impact on the remainder. Neither half spread is earned: the fill happens at the touch."""
+
+    fill_probability: float = Field(default=0.6, gt=0, le=1)
+    adverse_selection_bps: float = Field(default=1.0, ge=0)
+
+
 class VenueRewards(_Frozen):
     """One venue's fees and rewards program, as data. Instrument fees apply when no tiers are
     given. Points earned per USD of volume are valued at ``point_value_usd`` each."""
@@ -40,6 +55,9 @@ class VenueRewards(_Frozen):
     point_value_usd: float = Field(default=0.0, ge=0)
     half_spread_bps: float = Field(default=1.0, ge=0)
     impact_k: float = Field(default=0.5, ge=0)
+    maker: MakerModel | None = Field(
+        default=None, description="this venue's maker fill model (default: [routing.maker])"
+    )
 
 
 class TwapConfig(_Frozen):
@@ -50,20 +68,30 @@ class TwapConfig(_Frozen):
     )
     horizon_minutes: int = Field(default=60, gt=0)
     interval_minutes: int = Field(default=5, gt=0)
-    mode: Style = "taker"
+    mode: StyleChoice = Field(
+        default="taker", description="style of the slices; auto: the style the router chose"
+    )
 
 
 class RoutingConfig(_Frozen):
     """Router weights: ``impact_weight`` > 1 spreads volume more, ``rewards_weight`` steers to
     rewards (0 ignores them); ``rewards_budget_usd_per_day`` is the most extra cost a day the
-    router pays to earn rewards."""
+    router pays to earn rewards. ``style`` auto lets the router choose maker or taker per leg
+    (both may share a venue), weighing the maker model and ``urgency_bps`` against taking."""
 
-    style: Style = "taker"
+    style: StyleChoice = "taker"
     impact_weight: float = Field(default=1.0, ge=0)
     rewards_weight: float = Field(default=1.0, ge=0)
     rewards_budget_usd_per_day: float = Field(default=0.0, ge=0)
     tier_horizon_days: float = Field(
         default=30.0, gt=0, description="days a better fee tier is valued over"
+    )
+    maker: MakerModel = MakerModel()
+    urgency_bps: float = Field(
+        default=1.0,
+        ge=0,
+        description="expected cost of waiting for a maker fill: the price drift the signal "
+        "expects over the wait, per USD of a maker leg",
     )
     venues: dict[str, VenueRewards] = Field(default_factory=dict)
     twap: TwapConfig = TwapConfig()

@@ -18,7 +18,7 @@ import polars as pl
 
 from trading.execution.config import RoutingConfig
 from trading.execution.orders import leg_orders, slice_count
-from trading.execution.quotes import Capacity, listing, quote, reference_price
+from trading.execution.quotes import Capacity, listing, quote, reference_price, styles
 from trading.execution.router import VenueQuote, equal_split_cost, route, single_venue_cost
 from trading.execution.types import Dropped, MarketStat, PlannedOrder, Snapshot
 from trading.portfolio.netting import attribute_costs, net_targets
@@ -136,16 +136,18 @@ class _Run:
             return
         direction = 1.0 if delta > 0 else -1.0
         config = self.config
+        options = [(m, style) for m in markets for style in styles(config)]
+        markets = [m for m, _ in options]
         quotes = [
             quote(
                 m,
                 self.market.get((m.venue, symbol)),
                 config,
-                config.style,
+                style,
                 self.capacity.usd(m.venue, symbol, direction, price, m.kind == "spot"),
                 self.volume.get(m.venue, 0.0),
             )
-            for m in markets
+            for m, style in options
         ]
         split = route(
             quotes, total, config.impact_weight, config.rewards_weight, self.budget - self.extra
@@ -188,7 +190,7 @@ class _Run:
             price=mark.price if mark is not None else price,
             leg=leg,
             slices=slices,
-            style=twap.mode if slices > 1 else self.config.style,
+            style=twap.mode if slices > 1 and twap.mode != "auto" else q.style,
             interval=timedelta(minutes=twap.interval_minutes),
             cost_usd=q.cash(usd),
             rewards_usd=q.rewards(usd),

@@ -72,32 +72,48 @@ def quote(
     capacity_usd: float,
     routed_usd: float = 0.0,
 ) -> VenueQuote:
-    """The router's view of one venue for one parent; ``routed_usd`` is the volume earlier
-    parents of the same plan already sent there (it counts toward the next fee tier)."""
+    """The router's view of one venue in one style for one parent; ``routed_usd`` is the volume
+    earlier parents of the same plan already sent there (it counts toward the next fee tier).
+    A maker quote is an expectation over its fill (``MakerModel``): the filled share pays the
+    maker fee and adverse selection, the rest crosses as a taker at the end of the wait (taker
+    fee, half spread, impact on the remainder), and the whole leg pays ``urgency_bps``."""
     rewards = venue_rewards(config, instrument.venue)
     if routed_usd > 0.0:
         rewards = rewards.model_copy(update={"volume_30d_usd": rewards.volume_30d_usd + routed_usd})
     tier_rate, gap = tier_reward(rewards, style, config.tier_horizon_days)
+    spread = rewards.half_spread_bps * 1e-4
+    known = stat is not None and math.isfinite(stat.adv_usd) and stat.adv_usd > 0.0
+    impact_b = (
+        rewards.impact_k * max(stat.daily_vol, 0.0) / math.sqrt(stat.adv_usd)
+        if known and stat is not None
+        else math.inf
+    )
+    fee = fee_rate(instrument, rewards, "taker")
+    points = points_rate(rewards, "taker")
     if style == "maker":
-        spread, impact_b = 0.0, 0.0
-    else:
-        spread = rewards.half_spread_bps * 1e-4
-        known = stat is not None and math.isfinite(stat.adv_usd) and stat.adv_usd > 0.0
-        impact_b = (
-            rewards.impact_k * max(stat.daily_vol, 0.0) / math.sqrt(stat.adv_usd)
-            if known and stat is not None
-            else math.inf
-        )
+        model = rewards.maker or config.maker
+        p = model.fill_probability
+        rest = 1.0 - p
+        fee = p * fee_rate(instrument, rewards, "maker") + rest * fee
+        points = p * points_rate(rewards, "maker") + rest * points
+        spread = rest * spread + p * model.adverse_selection_bps * 1e-4 + config.urgency_bps * 1e-4
+        impact_b = impact_b * rest**1.5 if rest > 0.0 else 0.0
     return VenueQuote(
         venue=instrument.venue,
-        fee=fee_rate(instrument, rewards, style),
+        fee=fee,
         spread=spread,
         impact_b=impact_b,
-        points_rate=points_rate(rewards, style),
+        points_rate=points,
         tier_rate=tier_rate,
         tier_gap_usd=gap,
         capacity_usd=capacity_usd,
+        style=style,
     )
+
+
+def styles(config: RoutingConfig) -> tuple[Style, ...]:
+    """The execution styles the router may choose from."""
+    return ("taker", "maker") if config.style == "auto" else (config.style,)
 
 
 def reference_price(symbol: str, venues: list[str], snapshot: Snapshot) -> float | None:

@@ -1,16 +1,16 @@
-"""The router: split one parent order across venues at the least total cost.
+"""The router: split one parent order across venues (and execution styles) at the least cost.
 
-Each venue ``v`` prices a leg of ``x`` USD as (``trading.costs``, the model research uses)
+Each option — a venue and a style, maker or taker — prices a leg of ``x`` USD as
 
-    cash_v(x)    = (fee_v + spread_v) · x + b_v · x^1.5        b_v = k · σ_daily / sqrt(ADV_v)
-    rewards_v(x) = points_v · x + tier_v · min(x, gap_v)
+    cash(x)    = (fee + spread) · x + b · x^1.5        b = k · σ_daily / sqrt(ADV)
+    rewards(x) = points · x + tier · min(x, gap)
 
-and the router minimizes Σ_v cash_v(x_v) · (impact weighted by ``impact_weight``) −
-``rewards_weight`` · rewards_v(x_v) subject to Σ x_v = Q and 0 ≤ x_v ≤ cap_v. Every term is
-convex in ``x`` (−min is convex), so the exact optimum equalizes marginal costs: water-filling,
-found by bisection on the common marginal cost λ. Venues whose marginal costs tie share the
-volume in proportion to what they can take. "Spread volume" (high impact weight) and "steer to
-rewards" (high rewards weight) are the same optimization with different weights.
+(``trading.execution.quotes`` builds them from ``trading.costs`` and the rewards config; a maker
+option's figures are expectations over its fill). The router minimizes Σ cash (impact weighted
+by ``impact_weight``) − ``rewards_weight`` · Σ rewards subject to Σ x = Q and each venue's
+capacity, with the one solver research uses too (``trading.waterfill``, compiled). "Spread
+volume" (high impact weight) and "steer to rewards" (high rewards weight) are the same
+optimization with different weights.
 
 Rewards are not cash: the extra cash cost paid to earn them is bounded by a budget; when the
 rewards-seeking split would overspend it, the rewards weight is scaled down until it fits.
@@ -22,13 +22,20 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-_ITERATIONS = 80
+import numba
+import numpy as np
+
+from trading.costs import Style
+from trading.waterfill import water_fill
+
+_water_fill = numba.njit(cache=True, nogil=True)(water_fill)
 
 
 @dataclass(frozen=True, slots=True)
 class VenueQuote:
-    """What one venue charges and pays for a leg of a parent order, and how much it may take.
-    ``impact_b`` is infinite when the venue's volume is unknown (no taker leg can go there)."""
+    """What one venue charges and pays for a leg in one execution style, and how much the venue
+    may take (shared by its styles). ``impact_b`` is infinite when the venue's volume is unknown
+    (no taker leg can go there)."""
 
     venue: str
     fee: float
@@ -38,6 +45,7 @@ class VenueQuote:
     tier_rate: float
     tier_gap_usd: float
     capacity_usd: float
+    style: Style = "taker"
 
     def cash(self, x: float) -> float:
         """Fees, spread and impact of a leg of ``x`` USD."""
@@ -51,13 +59,18 @@ class VenueQuote:
             return 0.0
         return self.points_rate * x + self.tier_rate * min(x, self.tier_gap_usd)
 
+    def net(self, x: float) -> float:
+        """Cash minus rewards: what the leg costs all told."""
+        return self.cash(x) - self.rewards(x)
+
 
 @dataclass(frozen=True, slots=True)
 class Split:
-    """A parent's split: USD per venue (same order as the quotes), cash cost and rewards of
+    """A parent's split: USD per option (same order as the quotes), cash cost and rewards of
     the whole, the extra cash paid for rewards, and what no venue could take."""
 
     venues: tuple[str, ...]
+    styles: tuple[Style, ...]
     notional_usd: tuple[float, ...]
     cash_usd: float
     rewards_usd: float
@@ -65,70 +78,27 @@ class Split:
     unrouted_usd: float
 
 
-def _usable(q: VenueQuote) -> float:
-    if not math.isfinite(q.impact_b) or q.capacity_usd <= 0.0:
-        return 0.0
-    return q.capacity_usd
-
-
-def _take(lam: float, q: VenueQuote, cap: float, w_impact: float, w_rewards: float) -> float:
-    """The largest leg whose marginal cost is at most ``lam`` (capped)."""
-    if cap <= 0.0:
-        return 0.0
-    beta = 1.5 * w_impact * q.impact_b
-    with_tier = q.fee + q.spread - w_rewards * (q.points_rate + q.tier_rate)
-    after_tier = q.fee + q.spread - w_rewards * q.points_rate
-
-    def inverse(base: float) -> float:
-        if lam < base:
-            return 0.0
-        if beta <= 0.0:
-            return math.inf
-        root = (lam - base) / beta
-        return root * root if root < 1e150 else math.inf
-
-    gap = q.tier_gap_usd if q.tier_rate > 0.0 else 0.0
-    x = min(inverse(with_tier), gap)
-    if x >= gap:
-        x = max(gap, inverse(after_tier))
-    return min(x, cap)
-
-
-def _fill(
-    quotes: Sequence[VenueQuote], caps: Sequence[float], total: float, w_i: float, w_r: float
-) -> list[float]:
-    """Water-filling: legs summing to ``total`` (≤ Σ caps) at equal marginal cost."""
-    if total <= 0.0:
-        return [0.0] * len(quotes)
-    if sum(caps) <= total:
-        return list(caps)
-    caps = [min(c, total) for c in caps]
-    live = [(q, c) for q, c in zip(quotes, caps, strict=True) if c > 0.0]
-    lo = min(q.fee + q.spread - w_r * (q.points_rate + q.tier_rate) for q, _ in live) - 1.0
-    hi = (
-        max(
-            q.fee
-            + q.spread
-            - w_r * q.points_rate
-            + 1.5 * w_i * q.impact_b * math.sqrt(min(c, total))
-            for q, c in live
-        )
-        + 1.0
-    )
-    for _ in range(_ITERATIONS):
-        mid = 0.5 * (lo + hi)
-        if sum(_take(mid, q, c, w_i, w_r) for q, c in zip(quotes, caps, strict=True)) < total:
-            lo = mid
-        else:
-            hi = mid
-    low = [_take(lo, q, c, w_i, w_r) for q, c in zip(quotes, caps, strict=True)]
-    high = [_take(hi, q, c, w_i, w_r) for q, c in zip(quotes, caps, strict=True)]
-    room = [h - x for x, h in zip(low, high, strict=True)]
-    missing = total - sum(low)
-    spare = sum(room)
-    if spare <= 0.0:
-        return low
-    return [min(x + missing * r / spare, c) for x, r, c in zip(low, room, caps, strict=True)]
+def _solve(
+    quotes: Sequence[VenueQuote],
+    total: float,
+    w_impact: float,
+    w_rewards: float,
+    capped: bool = True,
+) -> tuple[list[float], float]:
+    """The solver's legs for the weighted objective, and the USD routed."""
+    names: dict[str, int] = {}
+    ids = np.array([names.setdefault(q.venue, len(names)) for q in quotes], dtype=np.int64)
+    caps = np.full(len(names), math.inf)
+    if capped:
+        for q, v in zip(quotes, ids, strict=True):
+            caps[v] = min(caps[v], q.capacity_usd)
+    a = np.array([q.fee + q.spread - w_rewards * q.points_rate for q in quotes])
+    b = np.array([w_impact * q.impact_b if math.isfinite(q.impact_b) else math.inf for q in quotes])
+    tier = np.array([w_rewards * q.tier_rate for q in quotes])
+    gap = np.array([q.tier_gap_usd for q in quotes])
+    out = np.zeros(len(quotes))
+    routed = float(_water_fill(float(total), a, b, tier, gap, ids, caps, out))
+    return [float(x) for x in out], routed
 
 
 def _cash(quotes: Sequence[VenueQuote], legs: Sequence[float]) -> float:
@@ -142,22 +112,20 @@ def route(
     rewards_weight: float = 1.0,
     budget_usd: float = math.inf,
 ) -> Split:
-    """Split ``total_usd`` across the quoted venues at least weighted cost, paying at most
+    """Split ``total_usd`` across the quoted options at least weighted cost, paying at most
     ``budget_usd`` more cash than the rewards-blind split to earn rewards."""
-    caps = [_usable(q) for q in quotes]
-    routable = min(total_usd, sum(caps))
-    blind = _fill(quotes, caps, routable, impact_weight, 0.0)
+    blind, routed = _solve(quotes, total_usd, impact_weight, 0.0)
     legs = blind
     has_rewards = any(q.points_rate > 0.0 or q.tier_rate > 0.0 for q in quotes)
     if rewards_weight > 0.0 and has_rewards:
-        legs = _fill(quotes, caps, routable, impact_weight, rewards_weight)
+        legs, _ = _solve(quotes, total_usd, impact_weight, rewards_weight)
         base = _cash(quotes, blind)
         if _cash(quotes, legs) - base > budget_usd:
             lo, hi = 0.0, rewards_weight
             legs = blind
             for _ in range(30):
                 mid = 0.5 * (lo + hi)
-                trial = _fill(quotes, caps, routable, impact_weight, mid)
+                trial, _ = _solve(quotes, total_usd, impact_weight, mid)
                 if _cash(quotes, trial) - base <= budget_usd:
                     lo, legs = mid, trial
                 else:
@@ -165,25 +133,44 @@ def route(
     cash = _cash(quotes, legs)
     return Split(
         venues=tuple(q.venue for q in quotes),
+        styles=tuple(q.style for q in quotes),
         notional_usd=tuple(legs),
         cash_usd=cash,
         rewards_usd=sum(q.rewards(x) for q, x in zip(quotes, legs, strict=True)),
         extra_cash_usd=max(cash - _cash(quotes, blind), 0.0),
-        unrouted_usd=max(total_usd - routable, 0.0),
+        unrouted_usd=max(total_usd - routed, 0.0),
     )
+
+
+def _by_venue(quotes: Sequence[VenueQuote]) -> list[list[VenueQuote]]:
+    venues: dict[str, list[VenueQuote]] = {}
+    for q in quotes:
+        if math.isfinite(q.impact_b):
+            venues.setdefault(q.venue, []).append(q)
+    return list(venues.values())
+
+
+def _on_one_venue(options: list[VenueQuote], total_usd: float) -> float:
+    """Net cost of ``total_usd`` on one venue, split at best over its styles, caps ignored."""
+    if len(options) == 1:
+        return options[0].net(total_usd)
+    legs, _ = _solve(options, total_usd, 1.0, 1.0, capped=False)
+    return sum(q.net(x) for q, x in zip(options, legs, strict=True))
 
 
 def single_venue_cost(quotes: Sequence[VenueQuote], total_usd: float) -> float:
     """Net cost (cash − rewards) of sending everything to the one venue where that is
-    cheapest, ignoring caps: the baseline routing is measured against."""
-    costs = [q.cash(total_usd) - q.rewards(total_usd) for q in quotes if math.isfinite(q.impact_b)]
+    cheapest, with that venue's best use of the same execution styles the router may use,
+    ignoring caps: the baseline routing is measured against."""
+    costs = [_on_one_venue(options, total_usd) for options in _by_venue(quotes)]
     return min(costs) if costs else math.inf
 
 
 def equal_split_cost(quotes: Sequence[VenueQuote], total_usd: float) -> float:
-    """Net cost of splitting evenly over the venues that can take a leg, ignoring caps."""
-    usable = [q for q in quotes if math.isfinite(q.impact_b)]
-    if not usable:
+    """Net cost of splitting evenly over the venues that can take a leg (each using its styles
+    at best), ignoring caps."""
+    venues = _by_venue(quotes)
+    if not venues:
         return math.inf
-    x = total_usd / len(usable)
-    return sum(q.cash(x) - q.rewards(x) for q in usable)
+    x = total_usd / len(venues)
+    return sum(_on_one_venue(options, x) for options in venues)

@@ -1,0 +1,235 @@
+"""The one solver that splits an order across venues at the least total cost, for research and
+live alike: the router (``trading.execution.router``) and the backtest's compiled account
+(``trading.backtest.account``) both call these very functions, so research pays the split the
+router would choose.
+
+An order of ``total`` USD is split over *options*; an option is one venue and one execution
+style (a venue may offer a maker and a taker option). Option ``i`` costs, for ``x`` USD,
+
+    a_i · x + b_i · x^1.5 − tier_i · min(x, gap_i)
+
+(linear fee/spread/points, square-root impact, a reward for the volume that reaches the next fee
+tier). Each is convex, so the optimum equalizes marginal costs (water-filling): find the common
+marginal cost λ by bisection, every option taking the most whose marginal cost is at most λ.
+Options of one venue share that venue's capacity: a venue whose options would take more than its
+capacity is filled to it, and its options share it at their own equal marginal cost. Options
+whose marginal costs tie (linear venues at the same rate) share the volume in proportion to
+what they can take.
+
+Plain loops over arrays, marked ``register_jitable``: callable from Python as they are and
+compiled inline by numba when a compiled function calls them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba.extending import register_jitable
+from numpy.typing import NDArray
+
+Array = NDArray[np.float64]
+Index = NDArray[np.int64]
+
+_ITERATIONS = 100
+
+
+@register_jitable  # type: ignore[misc]
+def _inverse(lam: float, base: float, b: float) -> float:
+    """The largest x whose marginal cost ``base + 1.5·b·sqrt(x)`` is at most ``lam``."""
+    if lam < base:
+        return 0.0
+    if b <= 0.0:
+        return math.inf
+    root = (lam - base) / (1.5 * b)
+    return root * root
+
+
+@register_jitable  # type: ignore[misc]
+def _take(lam: float, a: float, b: float, tier: float, gap: float) -> float:
+    """The largest leg of one option whose marginal cost is at most ``lam`` (uncapped)."""
+    if tier <= 0.0 or gap <= 0.0:
+        return _inverse(lam, a, b)
+    x = min(_inverse(lam, a - tier, b), gap)
+    if x >= gap:
+        x = max(gap, _inverse(lam, a, b))
+    return x
+
+
+@register_jitable  # type: ignore[misc]
+def _group_takes(
+    lam: float,
+    a: Array,
+    b: Array,
+    tier: Array,
+    gap: Array,
+    group: Index,
+    cap: Array,
+    out: Array,
+) -> float:
+    """Each group's take at ``lam`` (its options' takes, capped) into ``out``; their sum."""
+    for g in range(len(cap)):
+        out[g] = 0.0
+    for i in range(len(a)):
+        g = group[i]
+        if g >= 0:
+            out[g] += _take(lam, a[i], b[i], tier[i], gap[i])
+    total = 0.0
+    for g in range(len(cap)):
+        out[g] = min(out[g], cap[g])
+        total += out[g]
+    return total
+
+
+@register_jitable  # type: ignore[misc]
+def _fill_groups(
+    total: float,
+    a: Array,
+    b: Array,
+    tier: Array,
+    gap: Array,
+    group: Index,
+    cap: Array,
+    out: Array,
+) -> None:
+    """Water-filling over groups of options (``group[i]`` < 0: option unused): ``out[g]`` the
+    USD of group ``g``, at most ``cap[g]``, summing to ``total`` (or every cap if less)."""
+    groups = len(cap)
+    room = np.zeros(groups)
+    for i in range(len(a)):
+        if group[i] >= 0:
+            room[group[i]] = min(cap[group[i]], total)
+    for g in range(groups):
+        out[g] = 0.0
+    if total <= 0.0:
+        return
+    if room.sum() <= total:
+        for g in range(groups):
+            out[g] = room[g]
+        return
+    lo = math.inf
+    hi = -math.inf
+    for i in range(len(a)):
+        g = group[i]
+        if g >= 0 and room[g] > 0.0:
+            lo = min(lo, a[i] - max(tier[i], 0.0))
+            hi = max(hi, a[i] + 1.5 * b[i] * math.sqrt(room[g]))
+    lo -= 1.0
+    hi += 1.0
+    low = np.zeros(groups)
+    for _ in range(_ITERATIONS):
+        mid = 0.5 * (lo + hi)
+        if _group_takes(mid, a, b, tier, gap, group, room, low) < total:
+            lo = mid
+        else:
+            hi = mid
+    taken = _group_takes(lo, a, b, tier, gap, group, room, low)
+    _group_takes(hi, a, b, tier, gap, group, room, out)
+    spare = 0.0
+    for g in range(groups):
+        spare += out[g] - low[g]
+    for g in range(groups):
+        share = (out[g] - low[g]) / spare if spare > 0.0 else 0.0
+        out[g] = min(low[g] + (total - taken) * share, room[g])
+
+
+@register_jitable  # type: ignore[misc]
+def water_fill(
+    total: float,
+    a: Array,
+    b: Array,
+    tier: Array,
+    gap: Array,
+    venue: Index,
+    cap: Array,
+    out: Array,
+) -> float:
+    """Split ``total`` USD over the options at least total cost: ``out[i]`` the USD of option
+    ``i``, whose venue is ``venue[i]`` (< 0, or a non-finite ``a`` or ``b``: unusable) with
+    capacity ``cap[venue[i]]``; returns the USD routed (less than ``total`` when the venues'
+    capacities are). Rates are fractions of notional; ``b`` the square-root impact
+    coefficient, ``tier`` the reward per USD up to ``gap`` USD."""
+    options = len(a)
+    group = np.empty(options, np.int64)
+    for i in range(options):
+        usable = math.isfinite(a[i]) and math.isfinite(b[i]) and b[i] >= 0.0
+        usable = usable and math.isfinite(tier[i]) and math.isfinite(gap[i])
+        group[i] = venue[i] if usable and venue[i] >= 0 and cap[venue[i]] > 0.0 else -1
+        out[i] = 0.0
+    per_venue = np.zeros(len(cap))
+    _fill_groups(total, a, b, tier, gap, group, cap, per_venue)
+    inner = np.empty(options, np.int64)
+    room = np.empty(options)
+    legs = np.zeros(options)
+    routed = 0.0
+    for v in range(len(cap)):
+        if per_venue[v] <= 0.0:
+            continue
+        routed += per_venue[v]
+        count = 0
+        last = -1
+        for i in range(options):
+            inner[i] = i if group[i] == v else -1
+            room[i] = per_venue[v]
+            if group[i] == v:
+                count += 1
+                last = i
+        if count == 1:
+            out[last] = per_venue[v]
+            continue
+        _fill_groups(per_venue[v], a, b, tier, gap, inner, room, legs)
+        for i in range(options):
+            if group[i] == v:
+                out[i] = legs[i]
+    return routed
+
+
+@register_jitable  # type: ignore[misc]
+def split_cost(a: Array, b: Array, tier: Array, gap: Array, legs: Array) -> float:
+    """The total cost of a split (the objective ``water_fill`` minimizes)."""
+    cost = 0.0
+    for i in range(len(a)):
+        x = legs[i]
+        if x > 0.0:
+            cost += a[i] * x + b[i] * x * math.sqrt(x) - tier[i] * min(x, gap[i])
+    return cost
+
+
+@register_jitable  # type: ignore[misc]
+def split_order(
+    notional: float,
+    fee: Array,
+    half_spread_bps: Array,
+    impact_k: Array,
+    adv: Array,
+    daily_vol: Array,
+    out: Array,
+) -> float:
+    """The backtest's call: the cheapest split of one parent order of ``notional`` (> 0) over
+    venues without rewards or caps (``a`` = fee + half spread, ``b = k·σ/sqrt(ADV)``), written
+    into ``out``; returns its total cost (infinite when no venue is usable: ``adv`` unknown or
+    zero). Pass a maker fee and zero spread and impact to split a maker order."""
+    venues = len(fee)
+    a = np.empty(venues)
+    b = np.empty(venues)
+    zero = np.zeros(venues)
+    ids = np.empty(venues, np.int64)
+    usable = 0
+    for v in range(venues):
+        a[v] = fee[v] + half_spread_bps[v] * 1e-4
+        ids[v] = v
+        if not math.isfinite(adv[v]) or adv[v] <= 0.0:
+            b[v] = math.inf
+        else:
+            b[v] = impact_k[v] * max(daily_vol[v], 0.0) / math.sqrt(adv[v])
+            if math.isfinite(a[v]) and math.isfinite(b[v]):
+                usable += 1
+    if notional <= 0.0:
+        for v in range(venues):
+            out[v] = 0.0
+        return 0.0
+    caps = np.full(venues, math.inf)
+    water_fill(notional, a, b, zero, zero, ids, caps, out)
+    if usable == 0:
+        return math.inf
+    return split_cost(a, b, zero, zero, out)

@@ -10,8 +10,8 @@ notional ``N`` on a venue costs, as a fraction of ``N``:
   instrument's daily return volatility. Sized on the order against a day's volume, so the cost
   of one order does not depend on the bar length the backtest happens to use.
 
-Maker orders pay (or earn) the maker fee and no spread or impact here; the router prices their
-fill risk and adverse selection on top (``trading.execution.quotes``, ``MakerModel``). How one
+Maker orders pay (or earn) the maker fee and no spread or impact in ``cost_rate``; the router
+prices their fill risk, adverse selection and urgency with ``expected_maker``. How one
 order is split over several venues is ``trading.waterfill``, the solver research and the
 router share.
 """
@@ -79,6 +79,28 @@ def cost_rate(
     return taker_rate(
         notional, costs.taker_fee, costs.half_spread_bps, costs.impact_k, adv, daily_vol
     )
+
+
+def expected_maker(
+    maker_fee: float,
+    taker_fee: float,
+    half_spread_bps: float,
+    impact_k: float,
+    fill_probability: float,
+    adverse_selection_bps: float,
+    urgency_bps: float,
+) -> tuple[float, float, float]:
+    """A maker order's expected cost in the taker formula's terms ``(fee, half_spread_bps,
+    impact_k)``, so maker is not priced as free money: it fills with ``fill_probability`` at
+    the maker fee, adversely selected (the price moves through a filled maker order); the rest
+    crosses as a taker at the end of the wait (taker fee, half spread, square-root impact on
+    the remainder: ``k·(1−p)^1.5`` on the whole); the whole order pays the urgency (the price
+    drift the signal expects while it waits). No half spread is earned."""
+    p = fill_probability
+    rest = 1.0 - p
+    fee = p * maker_fee + rest * taker_fee
+    spread = rest * half_spread_bps + p * adverse_selection_bps + urgency_bps
+    return fee, spread, impact_k * rest**1.5
 
 
 def order_cost(

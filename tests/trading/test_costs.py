@@ -140,3 +140,16 @@ def test_a_small_order_goes_to_the_cheapest_venue_only() -> None:
     assert cost == pytest.approx(
         cost_rate(10.0, VenueCosts(0.0, 0.0001, 0.0, 0.5), 1e8, 0.04) * 10.0
     )
+
+
+def test_expected_maker_cost_blends_the_fill_and_the_crossing_rest() -> None:
+    from trading.costs import expected_maker
+
+    # 60% fills at the 1 bp rebate with 1 bp adverse selection; 40% crosses at 5 bps + 1 bp
+    # half spread with impact on 40% of the order (k·0.4^1.5); 2 bps of urgency on all
+    fee, spread_bps, k = expected_maker(-0.0001, 0.0005, 1.0, 0.5, 0.6, 1.0, 2.0)
+    assert fee == pytest.approx(0.6 * -0.0001 + 0.4 * 0.0005)
+    assert spread_bps == pytest.approx(0.4 * 1.0 + 0.6 * 1.0 + 2.0)
+    assert k == pytest.approx(0.5 * 0.4**1.5)
+    # a sure fill without adverse selection or urgency is the plain maker fee
+    assert expected_maker(-0.0001, 0.0005, 1.0, 0.5, 1.0, 0.0, 0.0) == (-0.0001, 0.0, 0.0)

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from trading.costs import Style
+from trading.costs import Style, expected_maker
 from trading.execution.config import RoutingConfig
 from trading.execution.rewards import fee_rate, points_rate, tier_reward, venue_rewards
 from trading.execution.router import VenueQuote
@@ -81,27 +81,36 @@ def quote(
     if routed_usd > 0.0:
         rewards = rewards.model_copy(update={"volume_30d_usd": rewards.volume_30d_usd + routed_usd})
     tier_rate, gap = tier_reward(rewards, style, config.tier_horizon_days)
-    spread = rewards.half_spread_bps * 1e-4
-    known = stat is not None and math.isfinite(stat.adv_usd) and stat.adv_usd > 0.0
-    impact_b = (
-        rewards.impact_k * max(stat.daily_vol, 0.0) / math.sqrt(stat.adv_usd)
-        if known and stat is not None
-        else math.inf
-    )
     fee = fee_rate(instrument, rewards, "taker")
+    spread_bps, impact_k = rewards.half_spread_bps, rewards.impact_k
     points = points_rate(rewards, "taker")
+    p = 0.0
     if style == "maker":
         model = rewards.maker or config.maker
         p = model.fill_probability
-        rest = 1.0 - p
-        fee = p * fee_rate(instrument, rewards, "maker") + rest * fee
-        points = p * points_rate(rewards, "maker") + rest * points
-        spread = rest * spread + p * model.adverse_selection_bps * 1e-4 + config.urgency_bps * 1e-4
-        impact_b = impact_b * rest**1.5 if rest > 0.0 else 0.0
+        maker_fee = fee_rate(instrument, rewards, "maker")
+        fee, spread_bps, impact_k = expected_maker(
+            maker_fee,
+            fee,
+            spread_bps,
+            impact_k,
+            p,
+            model.adverse_selection_bps,
+            config.urgency_bps,
+        )
+        points = p * points_rate(rewards, "maker") + (1.0 - p) * points
+    known = stat is not None and math.isfinite(stat.adv_usd) and stat.adv_usd > 0.0
+    impact_b = (
+        impact_k * max(stat.daily_vol, 0.0) / math.sqrt(stat.adv_usd)
+        if known and stat is not None
+        else math.inf
+    )
+    if p >= 1.0:
+        impact_b = 0.0  # a maker order sure to fill never crosses: no depth needed
     return VenueQuote(
         venue=instrument.venue,
         fee=fee,
-        spread=spread,
+        spread=spread_bps * 1e-4,
         impact_b=impact_b,
         points_rate=points,
         tier_rate=tier_rate,

@@ -12,6 +12,7 @@ process group, ended on exit, Ctrl-C, SIGTERM or failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -49,26 +50,33 @@ class Daemon:
 
 
 def instance_yaml(dequeue_seconds: int | None) -> str:
-    """The project's dagster.yaml, with the run queue's dequeue interval when given (the
-    setting that ``run_queue: dequeue_interval_seconds`` documents; Dagster's default is 5 s)."""
+    """The project's dagster.yaml, with ``run_queue: dequeue_interval_seconds`` replaced when
+    given (the project ships 1 s; Dagster's default is 5 s)."""
     text = (ROOT / "dagster.yaml").read_text()
-    if dequeue_seconds is not None and "dequeue_interval_seconds" not in text:
-        text += f"\nrun_queue:\n  dequeue_interval_seconds: {dequeue_seconds}\n"
-    return text
+    if dequeue_seconds is None:
+        return text
+    line = f"dequeue_interval_seconds: {dequeue_seconds}"
+    return re.sub(r"dequeue_interval_seconds: *\d+", line, text)
 
 
 def stop_group(popen: subprocess.Popen[bytes], grace: float = 15.0) -> None:
     """End the process group led by ``popen`` (the daemon, its code server, launched runs):
-    SIGTERM, then SIGKILL after ``grace`` seconds."""
-    try:
+    SIGTERM, then SIGKILL after ``grace`` seconds (or once the daemon is gone) to whatever
+    remains, and wait until no process of the group is left."""
+    with suppress(ProcessLookupError):
         os.killpg(popen.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
     with suppress(subprocess.TimeoutExpired):
         popen.wait(timeout=grace)
     with suppress(ProcessLookupError):
         os.killpg(popen.pid, signal.SIGKILL)
     popen.wait()
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(popen.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

@@ -17,7 +17,7 @@ else
 export DAGSTER_HOME := $(CURDIR)
 endif
 
-.PHONY: setup demo test lint ui bench docs clean services services-stop
+.PHONY: setup demo test lint ui bench bench-daemon docs clean services services-stop
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) on PATH (or: make PYTHON=/path/to/python3.11)"; exit 1; }
@@ -59,6 +59,11 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.route
 	$(BIN)/python -m bench.portfolio
 	$(BIN)/python -m bench.backfill
+
+# Trading latency through the real dagster-daemon, its code server and the run launcher (SQLite
+# instance in a temporary DAGSTER_HOME; every process it starts is ended on exit or Ctrl-C).
+bench-daemon: $(STAMP)
+	$(BIN)/python -m bench.live --daemon
 
 clean:
 	rm -rf var

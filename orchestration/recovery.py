@@ -85,10 +85,15 @@ def process_alive(pid: int, since: float) -> bool:
     return started is None or started <= since + _START_SLACK_S
 
 
-def _run_pid(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> int | None:
-    """The process a run executes in: Keel's tag, else the pid in Dagster's engine events."""
+def _run_pid(
+    instance: DagsterInstance, run_id: str, tags: dict[str, str], created: float
+) -> tuple[int, float] | None:
+    """The process a run executes in and a moment it was known to exist: Keel's tag (the CLI's
+    own process, older than the run it creates) with the run's creation, else the pid in
+    Dagster's engine events with that event's time (a launched run's process starts seconds
+    after the run is created: queued, dequeued, spawned)."""
     if PID_TAG in tags:
-        return int(tags[PID_TAG])
+        return int(tags[PID_TAG]), created
     from dagster import DagsterEventType
 
     for entry in instance.all_logs(run_id, of_type=DagsterEventType.ENGINE_EVENT):
@@ -97,7 +102,7 @@ def _run_pid(instance: DagsterInstance, run_id: str, tags: dict[str, str]) -> in
         metadata = getattr(entry.dagster_event.event_specific_data, "metadata", None) or {}
         pid = metadata.get("pid")
         if pid is not None:
-            return int(str(pid.value))
+            return int(str(pid.value)), entry.timestamp
     return None
 
 
@@ -135,9 +140,10 @@ def reap_dead_runs(instance: DagsterInstance) -> list[ReapedRun]:
         run = record.dagster_run
         if run.tags.get(HOST_TAG, host) != host:
             continue
-        pid = _run_pid(instance, run.run_id, dict(run.tags))
-        if pid is None or process_alive(pid, record.create_timestamp.timestamp()):
+        found = _run_pid(instance, run.run_id, dict(run.tags), record.create_timestamp.timestamp())
+        if found is None or process_alive(*found):
             continue
+        pid = found[0]
         instance.report_run_failed(
             run,
             message=f"process {pid} of this run is gone (killed or crashed); Keel marked the "

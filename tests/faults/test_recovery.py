@@ -140,6 +140,32 @@ def test_a_run_launched_elsewhere_is_judged_by_the_pid_in_its_engine_events(
     assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE  # type: ignore[union-attr]
 
 
+def test_a_launched_run_whose_process_started_after_the_run_was_created_is_alive(
+    instance: DagsterInstance,
+) -> None:
+    """The daemon queues a run, dequeues it and spawns its process seconds later: the process
+    is younger than the run, and alive."""
+    from dagster._core.events import EngineEventData
+
+    run = DagsterRun(job_name="trading", run_id="d" * 32, status=DagsterRunStatus.STARTED)
+    instance.add_run(run)
+    time.sleep(2.5)  # longer than the slack allowed between a run's creation and its process
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        time.sleep(0.2)
+        instance.report_engine_event(
+            "Started process for run", run, EngineEventData.in_process(child.pid)
+        )
+
+        reaped = reap_dead_runs(instance)
+
+        assert reaped == []
+        assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.STARTED  # type: ignore[union-attr]
+    finally:
+        child.kill()
+        child.wait()
+
+
 def test_an_orphaned_compute_log_tail_of_a_dead_run_is_stopped(tmp_path: Path) -> None:
     from orchestration.recovery import stop_orphaned_tailers
 

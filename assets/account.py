@@ -28,6 +28,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 
 from assets.resources import KeelResource
 from trading.config import KeelConfig, PaperVenueConfig
+from trading.text import counted
 from trading.venues.kinds import account_venues
 
 ACCOUNT_GROUP = "account"
@@ -80,8 +81,9 @@ def account_assets(config: KeelConfig) -> list[AssetsDefinition]:
         key=SYNC_KEY,
         group_name=ACCOUNT_GROUP,
         kinds={"polars", "deltalake"},
-        description=f"Balances, positions, open orders and new fills of {len(names)} venues "
-        "into account/* (fills incrementally from the newest stored one).",
+        description="Balances, positions, open orders and new fills of "
+        f"{counted(len(names), 'venue')} into account/* (fills incrementally from the newest "
+        "stored one).",
     )
     def sync(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult[None]:
         from trading.account.report import markdown_table

@@ -19,6 +19,7 @@ from dagster import (
 from assets.resources import KeelResource
 from lake.catalog import TableSpec
 from trading.config import KeelConfig, VenueConfig
+from trading.text import counted
 from trading.timeframes import floor_time, timeframe_delta, timeframe_minutes, utc_now
 from trading.venues.kinds import capabilities_of, market_venues
 
@@ -54,7 +55,8 @@ def _instruments_asset(venue: VenueConfig) -> AssetsDefinition:
         pool="lake_instruments",
         kinds={"polars", "deltalake"},
         tags={"venue": name, "dataset": "instruments"},
-        description=f"Markets of the {len(venue.instruments)} instruments configured on {name}: "
+        description=f"Markets of the {counted(len(venue.instruments), 'instrument')} configured on "
+        f"{name}: "
         "precision, limits, contract size and fees, in the Delta table market/instruments.",
     )
     def instruments(context: AssetExecutionContext, keel: KeelResource) -> MaterializeResult[None]:
@@ -122,7 +124,8 @@ def _candles_asset(
         kinds={"polars", "deltalake"},
         tags={"venue": name, "dataset": "candles", "timeframe": timeframe},
         description=(
-            f"{timeframe} candles of {len(symbols)} instruments on {name} ({venue.kind}), "
+            f"{timeframe} candles of {counted(len(symbols), 'instrument')} on {name} "
+            f"({venue.kind}), "
             f"in the Delta table market/candles_{timeframe}, partitioned by venue and day."
         ),
     )
@@ -258,7 +261,9 @@ def _ingest(
         if missing:
             with pl.Config(tbl_rows=20, tbl_formatting="MARKDOWN", tbl_hide_column_data_types=True):
                 metadata["gaps_sample"] = MetadataValue.md(str(gaps.head(20)))
-            context.log.warning(f"{len(gaps)} gaps, {missing} missing bars in {spec.name}")
+            context.log.warning(
+                f"{counted(len(gaps), 'gap')}, {counted(missing, 'missing bar')} in {spec.name}"
+            )
     if rows == 0:
         context.log.warning(f"{spec.name}: the venue returned no rows for {start}..{end}")
     return MaterializeResult(metadata=metadata)  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ from collections.abc import Collection, Mapping, Sequence
 
 import polars as pl
 
+from trading.text import counted
+
 
 class AdmissionError(ValueError):
     """The frame cannot enter the table as it is; the message names each rule that failed."""
@@ -90,7 +92,8 @@ def admission_problems(
             kind, column = name.split(":", 1)
             what = "null" if kind == "null" else "empty"
             problems.append(
-                f"{count} rows have a {what} {column!r}: key and partition columns must be "
-                f"not null and not empty ({', '.join(key)}); fill it or drop those rows"
+                f"{counted(count, 'row')} {'has' if count == 1 else 'have'} "
+                f"{'an' if what == 'empty' else 'a'} {what} {column!r}: key and partition columns "
+                f"must be not null and not empty ({', '.join(key)}); fill it or drop those rows"
             )
     return problems

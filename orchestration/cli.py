@@ -17,6 +17,7 @@ from typing import Any
 from assets.paths import ensure_dagster_home
 from orchestration import cli_execution, cli_ideas, cli_lake, cli_live, cli_services
 from orchestration.profile import apply_profile
+from trading.text import counted
 
 
 def _definitions() -> Any:
@@ -152,7 +153,10 @@ def _execute(
             print(f"  {event.step_key}: {cli_lake.failure_reason(event.event_specific_data.error)}")
     _report_checks(result)
     if failed:
-        print(f"  ({failed} failed steps: checks of what they should have written did not run)")
+        print(
+            f"  ({counted(failed, 'failed step')}: checks of what they should have written did "
+            "not run)"
+        )
     return bool(result.success)
 
 
@@ -192,13 +196,15 @@ def research(workers: int = 1, only: Sequence[str] | None = None) -> bool:
     if only is not None:
         first, last = only
         count = names.index(last) - names.index(first) + 1
-        return _execute(f"research: {count} strategies ({first}..{last})", job, range_tags(*only))
+        label = f"research: {counted(count, 'strategy', 'strategies')} ({first}..{last})"
+        return _execute(label, job, range_tags(*only))
     ranges = split_ranges(names, workers)
     if len(ranges) > 1:
         allow_concurrent_research(DagsterInstance.get(), len(ranges))
         ok = run_ranges(ranges)
     else:
-        ok = _execute(f"research: {len(names)} strategies", job, range_tags(names[0], names[-1]))
+        label = f"research: {counted(len(names), 'strategy', 'strategies')}"
+        ok = _execute(label, job, range_tags(names[0], names[-1]))
     if ok:
         print_leaderboard()
     return ok
@@ -234,8 +240,9 @@ def print_leaderboard() -> None:
         tbl_width_chars=220,
     ):
         print(
-            f"\nleaderboard (research/metrics, latest of {board.height} strategies, ranked by "
-            "out-of-sample Sharpe; Sharpe figures annualized)"
+            "\nleaderboard (research/metrics, latest of "
+            f"{counted(board.height, 'strategy', 'strategies')}, ranked by out-of-sample "
+            "Sharpe; Sharpe figures annualized)"
         )
         print(board)
 
@@ -263,7 +270,7 @@ def summary() -> None:
         spec,
         diagnose.scan(lake, spec).group_by("venue", "kind").len().sort("venue", "kind"),
     )
-    print(f"\nmarket/instruments  ({markets['len'].sum()} markets)")
+    print(f"\nmarket/instruments  ({counted(int(markets['len'].sum()), 'market')})")
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
         print(markets)
     specs = [catalog.candles(tf) for tf in config.data.timeframes] + [catalog.funding_rates()]
@@ -276,7 +283,8 @@ def summary() -> None:
             .agg(rows=pl.len(), first=pl.col("ts").min(), last=pl.col("ts").max())
             .sort("venue", "symbol"),
         )
-        print(f"\n{spec.name}  (Delta version {lake.version(spec)}, {counts['rows'].sum()} rows)")
+        rows = counted(int(counts["rows"].sum()), "row")
+        print(f"\n{spec.name}  (Delta version {lake.version(spec)}, {rows})")
         with pl.Config(
             tbl_rows=200, tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True
         ):
@@ -341,8 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             config = load_config()
             print(
-                f"config ok: {len(config.venues)} venues, "
-                f"{sum(len(v.instruments) for v in config.venues)} instruments"
+                f"config ok: {counted(len(config.venues), 'venue')}, "
+                f"{counted(sum(len(v.instruments) for v in config.venues), 'instrument')}"
             )
             return 0
         mine = cli_execution.run(args)

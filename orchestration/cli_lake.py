@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from trading.text import counted
+
 COMMANDS = ("repair", "restore", "history", "recover")
 # Commands that read or write the market lake: checked for a missing or read-only root first.
 # Trading commands (halt above all) are never held up by it.
@@ -95,12 +97,12 @@ def run(args: argparse.Namespace) -> int | None:
     result = deduplicate(lake, spec)
     stray = remove_stray_files(lake, spec, args.grace_minutes * 60)
     print(
-        f"{spec.name}: {result.duplicates_removed} duplicate rows and "
-        f"{result.unkeyed_removed} rows without a key removed from "
-        f"{result.partitions_rewritten} partitions"
+        f"{spec.name}: {counted(result.duplicates_removed, 'duplicate row')} and "
+        f"{counted(result.unkeyed_removed, 'row')} without a key removed from "
+        f"{counted(result.partitions_rewritten, 'partition')}"
         + (f" (version {result.version})" if result.version is not None else "")
     )
-    print(f"  {len(stray)} uncommitted files removed (no version referenced them)")
+    print(f"  {counted(len(stray), 'uncommitted file')} removed (no version referenced them)")
     if result.version is not None:
         print(f"  undo with: keel restore {spec.name} --version {result.version - 1}")
     return 0

@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any, TextIO
 
 from trading.config import KeelConfig
+from trading.text import counted
 from trading.timeframes import timeframe_minutes
 
 # Rows of the largest table one run may hold: ~0.1 KB a row through fetch, validation, MERGE and
@@ -130,7 +131,8 @@ class Progress:
         rate = self.rows / elapsed if elapsed > 0 else 0.0
         eta = elapsed * (self.total - self.done) / self.done if self.done else None
         print(
-            f"  {share:4.0%}  {self.done:,}/{self.total:,} partitions  {self.rows:,} rows  "
+            f"  {share:4.0%}  {self.done:,}/{counted(self.total, 'partition')}  "
+            f"{counted(self.rows, 'row')}  "
             f"{rate:,.0f} rows/s  {_duration(elapsed)} elapsed  "
             f"ETA {_duration(eta) if eta is not None else '?'}  {what}",
             file=self.out,
@@ -164,10 +166,10 @@ def run_backfill(
     progress = Progress(total=span * len(paths), out=out or sys.stdout)
     names = ", ".join("/".join(p) for p in paths)
     progress.start(
-        f"backfill {start}..{end}: {span} days x {len(paths)} assets = {progress.total:,} "
-        f"partitions, ~{span * sum(per_day.values()):,} rows, in {len(windows)} run"
-        f"{'s' if len(windows) > 1 else ''} of at most {days} days "
-        f"(<= {rows_per_run:,} rows per table per run)\n  {names}"
+        f"backfill {start}..{end}: {counted(span, 'day')} x {counted(len(paths), 'asset')} = "
+        f"{counted(progress.total, 'partition')}, "
+        f"~{counted(span * sum(per_day.values()), 'row')}, in {counted(len(windows), 'run')} of "
+        f"at most {counted(days, 'day')} (<= {rows_per_run:,} rows per table per run)\n  {names}"
     )
     for number, (lo, hi) in enumerate(windows, 1):
         progress.report(f"run {number}/{len(windows)}: {lo}..{hi} started")

@@ -31,6 +31,8 @@ from dagster._core.storage.dagster_run import (
     RunsFilter,
 )
 
+from trading.text import counted
+
 PID_TAG = "keel/pid"
 HOST_TAG = "keel/host"
 _ACTIVE = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
@@ -284,7 +286,7 @@ def prepare_run(
         # mid-write there: files no version references are a dead run's leftovers.
         removed = remove_leftovers(keys)
         if removed:
-            say(f"  removed {removed} files that killed writes left uncommitted")
+            say(f"  removed {counted(removed, 'file')} that killed writes left uncommitted")
     return instance, {**(tags or {}), **process_tags()}
 
 

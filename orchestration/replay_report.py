@@ -12,6 +12,7 @@ from typing import Any
 import polars as pl
 
 from assets.paths import VAR
+from trading.text import counted
 
 _TABLE = {
     "tbl_hide_dataframe_shape": True,
@@ -75,8 +76,8 @@ def run_paper_replay(bars: int) -> int:
     journal = LakeJournal(setup.journal_lake)
     names = sorted({d.strategy for d in setup.deployments()})
     print(
-        f"\npaper replay: {len(chosen)} bars ({chosen[0]:%Y-%m-%d %H:%M} .. "
-        f"{chosen[-1]:%Y-%m-%d %H:%M} UTC), {len(names)} strategies, "
+        f"\npaper replay: {counted(len(chosen), 'bar')} ({chosen[0]:%Y-%m-%d %H:%M} .. "
+        f"{chosen[-1]:%Y-%m-%d %H:%M} UTC), {counted(len(names), 'strategy', 'strategies')}, "
         f"{took:.1f}s ({took / len(chosen) * 1000:.0f} ms per bar)"
     )
     fills = journal.read("fills").filter(pl.col("origin") == "keel")
@@ -102,14 +103,15 @@ def run_paper_replay(bars: int) -> int:
     features = setup.lake.scan(fspec, version=version).collect().sort("venue", "symbol", "ts")
     diffs = differences(decisions, research_targets(features, names, chosen))
     with pl.Config(**_TABLE):  # type: ignore[arg-type]
-        print(f"\nwhat was traded ({fills.height} fills, live/fills):")
+        print(f"\nwhat was traded ({counted(fills.height, 'fill')}, live/fills):")
         print(traded)
         print("\ndenials by reason:" if denials.height else "\ndenials: none")
         if denials.height:
             print(denials)
         print(
-            f"\nparity: {decisions.height} decisions vs research at feature version {version}: "
-            f"{diffs.height} differences -> {'PASS' if diffs.is_empty() else 'FAIL'}"
+            f"\nparity: {counted(decisions.height, 'decision')} vs research at feature version "
+            f"{version}: {counted(diffs.height, 'difference')} -> "
+            f"{'PASS' if diffs.is_empty() else 'FAIL'}"
         )
         if diffs.height:
             print(diffs.head(10))

@@ -34,9 +34,9 @@ LAKE_CASES: dict[str, tuple[Edit, str]] = {
         lambda f: _edit(
             f, symbol=pl.when(pl.col("ts") == f["ts"][0]).then(None).otherwise(pl.lit("X"))
         ),
-        "1 rows have a null 'symbol'",
+        "1 row has a null 'symbol'",
     ),
-    "empty symbol": (lambda f: _edit(f, symbol=pl.lit("")), "48 rows have a empty 'symbol'"),
+    "empty symbol": (lambda f: _edit(f, symbol=pl.lit("")), "48 rows have an empty 'symbol'"),
     "null venue": (
         lambda f: _edit(f, venue=pl.lit(None, pl.String)),
         "48 rows have a null 'venue'",

@@ -346,3 +346,33 @@ def test_a_strategy_that_never_trades_writes_typed_empty_trades() -> None:
 
     assert trades.height == 0
     assert dict(trades.schema) == dict(catalog.RESEARCH_TRADES)
+
+
+def test_research_written_in_chunks_equals_research_written_at_once(
+    setup: tuple[Definitions, Lake, KeelResource], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assets import research_run
+    from trading.models.registry import strategy_names
+
+    definitions, lake, keel = setup
+    assert _run(definitions, "2024-02-01", "2024-02-05")
+    names = list(strategy_names())
+
+    def written(run_id: str) -> tuple[pl.DataFrame, pl.DataFrame, list[dict[str, object]]]:
+        out = research_run.run_research(lake, keel.config(), names, run_id, None)
+        equity = lake.scan(catalog.research_equity()).collect().sort("strategy", "ts")
+        trades = lake.scan(catalog.research_trades()).collect()
+        rows = [
+            {k: v for k, v in r.items() if k not in ("run_id", "recorded_at")} for r in out.rows
+        ]
+        return equity, trades.sort("strategy", "venue", "symbol", "ts"), rows
+
+    at_once = written("run-1")
+    monkeypatch.setattr(research_run, "CHUNK_STRATEGIES", 2)
+    in_chunks = written("run-2")
+
+    assert len(names) > 2 * 2  # several chunks, the last one partial or full
+    assert in_chunks[0].equals(at_once[0])
+    assert in_chunks[1].equals(at_once[1])
+    assert in_chunks[2] == at_once[2]
+    assert sorted(in_chunks[0]["strategy"].unique().to_list()) == sorted(names)

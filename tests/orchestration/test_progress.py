@@ -184,3 +184,30 @@ def test_strategy_ranges_split_in_order_with_sizes_within_one() -> None:
     assert split_ranges(names, 3) == [("s00", "s02"), ("s03", "s04"), ("s05", "s06")]
     assert split_ranges(names, 1) == [("s00", "s06")]
     assert split_ranges(names[:2], 5) == [("s00", "s00"), ("s01", "s01")]
+
+
+def test_a_one_day_one_asset_backfill_prints_its_counts_in_the_singular(tmp_path: Path) -> None:
+    import tomllib
+
+    from dagster import AssetKey
+
+    from orchestration.progress import run_backfill
+
+    out = io.StringIO()
+    day = date(2024, 3, 1)
+    key = AssetKey(["market", "sim_b", "candles_1h"])  # BTC/USDT, SOL/USDT:USDT: 48 rows a day
+
+    config = parse_config(tomllib.loads(CONFIG), tmp_path / "keel.toml")
+
+    ok = run_backfill(
+        config, day, day, [key], lambda tags, listener: True, today=day, rows_per_run=48, out=out
+    )
+
+    lines = out.getvalue().splitlines()
+    assert ok
+    assert lines[0] == (
+        "backfill 2024-03-01..2024-03-01: 1 day x 1 asset = 1 partition, ~48 rows, "
+        "in 1 run of at most 1 day (<= 48 rows per table per run)"
+    )
+    assert lines[2].startswith("    0%  0/1 partition  0 rows  ")
+    assert lines[2].endswith("run 1/1: 2024-03-01..2024-03-01 started")

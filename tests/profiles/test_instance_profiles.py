@@ -8,7 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from dagster import AssetKey, DagsterEventType, DagsterInstance, RunsFilter
+from dagster import AssetCheckKey, AssetKey, DagsterEventType, DagsterInstance, RunsFilter
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationPlanned,
+)
 
 from assets.paths import PROJECT_ROOT
 from orchestration.cli import main
@@ -77,6 +80,21 @@ def test_backfill_and_research_record_every_partition_on_the_profiles_storage(
         for dataset in ("candles_1h", "funding_rates"):
             key = AssetKey(["market", venue, dataset])
             assert instance.get_materialized_partitions(key) == DAYS
+    # the check index holds the same rows on both profiles (prod writes a batch's planned rows
+    # in one statement)
+    checks = instance.get_records_for_run(
+        backfill.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED
+    ).records
+    assert len(checks) >= 2 * 2 * 2  # venues x datasets x at least two checks each
+    for record in checks:
+        plan = record.event_log_entry.get_dagster_event().event_specific_data
+        assert isinstance(plan, AssetCheckEvaluationPlanned)
+        check_key = AssetCheckKey(plan.asset_key, plan.check_name)
+        history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=10)
+        # as upstream writes it: a planned row per partition and the range's evaluation
+        assert sorted((h.run_id, h.status.value, h.partition or "") for h in history) == [
+            (backfill.run_id, "PLANNED", day) for day in sorted(DAYS)
+        ] + [(backfill.run_id, "SUCCEEDED", "")]
     assert instance.get_materialized_partitions(AssetKey(["features", "features_1h"])) == DAYS
     backtests = instance.get_materialized_partitions(AssetKey(["research", "backtests"]))
     assert len(backtests) >= 17

@@ -7,6 +7,7 @@ import polars as pl
 
 from trading.account.caps import CapUse
 from trading.account.ledger import LedgerView
+from trading.text import counted
 
 _RED, _YELLOW, _BOLD, _RESET = "\033[31m", "\033[33m", "\033[1m", "\033[0m"
 
@@ -153,7 +154,7 @@ def status_text(view: LedgerView, color: bool = False) -> str:
         )
     head = (
         f"Keel status  {view.now:%Y-%m-%d %H:%M:%S} UTC  equity {_money(view.total_equity)} "
-        f"{view.currency} over {view.venues.height} venues"
+        f"{view.currency} over {counted(view.venues.height, 'venue')}"
     )
     parts = [paint(head, _BOLD), "", venues, "", "Exposure by asset", table_text(asset_rows(view))]
     caps = cap_lines(view)

@@ -21,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from trading.live.ledger import Ledger, LedgerOrder
+from trading.text import counted
 from trading.venues.base import Instrument, Order, RetryableError, Venue, VenueError
 
 FILL_OVERLAP = timedelta(days=1)
@@ -150,8 +151,8 @@ def reconcile(
     if not cold and not problems:
         base = stamp(strategy="*", account=account, venue=name, symbol="*")
         detail = (
-            f"{len(positions)} instruments agree; {len(out.fills)} fills adopted; "
-            f"{len(out.events)} orders settled"
+            f"{counted(len(positions), 'instrument')} agree; {counted(len(out.fills), 'fill')} "
+            f"adopted; {counted(len(out.events), 'order')} settled"
         )
         out.rows.append(
             {**base, "ledger": 0.0, "venue_position": 0.0, "difference": 0.0}

@@ -31,6 +31,7 @@ from trading.live.route import (
 )
 from trading.live.states import TradingStates, change
 from trading.risk.config import RiskConfig
+from trading.text import counted
 from trading.venues.base import Instrument, RetryableError, Venue, VenueError
 
 
@@ -89,8 +90,9 @@ class RunReport:
 
     def lines(self) -> list[str]:
         """A short human summary."""
-        head = f"bar {self.bar:%Y-%m-%d %H:%M}: {self.decisions} decisions, "
-        head += f"{len(self.orders)} orders, {len(self.fills)} fills, {len(self.denials)} denials"
+        head = f"bar {self.bar:%Y-%m-%d %H:%M}: {counted(self.decisions, 'decision')}, "
+        head += f"{counted(len(self.orders), 'order')}, {counted(len(self.fills), 'fill')}, "
+        head += counted(len(self.denials), "denial")
         return [head, *self.refused, *self.notes]
 
 

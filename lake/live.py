@@ -65,6 +65,27 @@ def shortfall_table() -> TableSpec:
     return TableSpec("live/shortfall", SHORTFALL, ("strategy", "account", "venue"), (), no_rules)
 
 
+@cache
+def cost_calibration_table() -> TableSpec:
+    """``live/cost_calibration``: research's spread and impact per venue fitted from fills,
+    appended as versions (one per calibration that saw new fills), so every research result
+    can name the version it priced with and an old one stays readable."""
+    from trading.live.calibration import LAYOUT, NULLABLE
+
+    return TableSpec(
+        "live/cost_calibration", LAYOUT, ("version", "venue", "side"), (), no_rules,
+        nullable=NULLABLE,
+    )  # fmt: skip
+
+
+def read_calibration(lake: Lake) -> pl.DataFrame:
+    """Every stored calibration version (empty in the table's layout when there is none)."""
+    spec = cost_calibration_table()
+    if not lake.exists(spec):
+        return pl.DataFrame(schema=dict(spec.layout))
+    return lake.scan(spec).collect()
+
+
 class LakeJournal:
     """The ``Journal`` of the trading run, on the lake."""
 

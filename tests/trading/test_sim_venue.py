@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import NOW
 from trading import frames
@@ -66,6 +68,35 @@ def test_a_sub_window_equals_the_slice_of_a_larger_window() -> None:
     )
     assert part.equals(expected)
     assert part.height == 4
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(["BTC/USDT", "ETH/USDT:USDT"]),
+            st.sampled_from(["1m", "15m", "1h"]),
+            st.integers(0, 3 * 24 * 60),  # window start, minutes after DAY
+            st.integers(1, 30 * 60),  # window length, minutes
+            st.integers(0, 4 * 24 * 60),  # the clock, minutes after DAY
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_venue_that_kept_built_days_returns_what_a_fresh_venue_returns(
+    calls: list[tuple[str, str, int, int, int]],
+) -> None:
+    """The per-day cache of built bars: the clock moving between calls (replay) and windows
+    across midnight give the same frames as a venue built for each call."""
+    now = [DAY]
+    kept = _venue(clock=lambda: now[0])
+    for symbol, timeframe, start, length, clock in calls:
+        now[0] = DAY + timedelta(minutes=clock, seconds=7)
+        lo = DAY + timedelta(minutes=start)
+        hi = lo + timedelta(minutes=length)
+        fresh = _venue(clock=lambda: now[0]).fetch_candles(symbol, timeframe, lo, hi)
+        assert kept.fetch_candles(symbol, timeframe, lo, hi).equals(fresh)
 
 
 def test_different_seeds_give_different_markets() -> None:

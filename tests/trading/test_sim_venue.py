@@ -70,33 +70,41 @@ def test_a_sub_window_equals_the_slice_of_a_larger_window() -> None:
     assert part.height == 4
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     calls=st.lists(
         st.tuples(
             st.sampled_from(["BTC/USDT", "ETH/USDT:USDT"]),
             st.sampled_from(["1m", "15m", "1h"]),
-            st.integers(0, 3 * 24 * 60),  # window start, minutes after DAY
-            st.integers(1, 30 * 60),  # window length, minutes
-            st.integers(0, 4 * 24 * 60),  # the clock, minutes after DAY
+            st.integers(0, 3 * 24 * 3600),  # window start, seconds after DAY
+            st.integers(1, 30 * 3600),  # window length, seconds
+            st.integers(0, 4 * 24 * 3600),  # the clock, seconds after DAY
         ),
         min_size=1,
         max_size=8,
     )
 )
-def test_a_venue_that_kept_built_days_returns_what_a_fresh_venue_returns(
+def test_candles_equal_a_plain_filter_of_whole_days_as_the_clock_moves(
     calls: list[tuple[str, str, int, int, int]],
 ) -> None:
-    """The per-day cache of built bars: the clock moving between calls (replay) and windows
-    across midnight give the same frames as a venue built for each call."""
+    """The venue keeps built days and cuts windows by index; the reference is whole days
+    (a clock far ahead) filtered on ts in [start, end) and at the newest closed bar."""
     now = [DAY]
     kept = _venue(clock=lambda: now[0])
+    whole = _venue(clock=lambda: DAY + timedelta(days=30))
     for symbol, timeframe, start, length, clock in calls:
-        now[0] = DAY + timedelta(minutes=clock, seconds=7)
-        lo = DAY + timedelta(minutes=start)
-        hi = lo + timedelta(minutes=length)
-        fresh = _venue(clock=lambda: now[0]).fetch_candles(symbol, timeframe, lo, hi)
-        assert kept.fetch_candles(symbol, timeframe, lo, hi).equals(fresh)
+        now[0] = DAY + timedelta(seconds=clock)
+        lo = DAY + timedelta(seconds=start)
+        hi = lo + timedelta(seconds=length)
+        minutes = {"1m": 1, "15m": 15, "1h": 60}[timeframe]
+        closed = DAY + timedelta(minutes=clock // 60 - minutes)  # newest bar that has closed
+        days = whole.fetch_candles(
+            symbol, timeframe, lo.replace(hour=0, minute=0, second=0), hi + timedelta(days=1)
+        )
+        expected = days.filter(
+            (pl.col("ts") >= lo) & (pl.col("ts") < hi) & (pl.col("ts") <= closed)
+        )
+        assert kept.fetch_candles(symbol, timeframe, lo, hi).equals(expected)
 
 
 def test_different_seeds_give_different_markets() -> None:

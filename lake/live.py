@@ -196,34 +196,45 @@ def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...]
     if version is None:
         raise RuntimeError(f"{spec.name} does not exist yet; materialize features first")
     tail = lake.scan(spec, version=version).filter(pl.col("ts") == bar).collect()
-    closes = (
+    week = _week(lake, timeframe, bar)  # one read of the candles for closes and liquidity
+    closes = week.filter(pl.col("ts") == bar)
+    prices = {
+        (v, s): c
+        for v, s, c in zip(closes["venue"], closes["symbol"], closes["close"], strict=True)
+    }
+    return BarData(bar, tail, version, prices, failing, _liquidity(week, timeframe))
+
+
+def _week(lake: Lake, timeframe: str, bar: datetime) -> pl.DataFrame:
+    """The candles of the week up to and including ``bar``."""
+    from lake import catalog
+
+    return (
         lake.scan(catalog.candles(timeframe))
-        .filter(pl.col("ts") == bar)
-        .select("venue", "symbol", "close")
+        .filter(pl.col("ts") > bar - timedelta(days=7), pl.col("ts") <= bar)
+        .select("venue", "symbol", "ts", "close", "volume")
         .collect()
     )
-    prices = {(r["venue"], r["symbol"]): r["close"] for r in closes.iter_rows(named=True)}
-    return BarData(bar, tail, version, prices, failing, liquidity(lake, timeframe, bar))
 
 
 def liquidity(lake: Lake, timeframe: str, bar: datetime) -> dict[tuple[str, str], MarketStat]:
     """What the router knows of each market at ``bar``, from the week of candles before it:
     daily traded value, daily return volatility and the traded value of one bar."""
-    from lake import catalog
+    return _liquidity(_week(lake, timeframe, bar), timeframe)
+
+
+def _liquidity(week: pl.DataFrame, timeframe: str) -> dict[tuple[str, str], MarketStat]:
     from trading.timeframes import timeframe_delta
 
     step = timeframe_delta(timeframe)
     per_day = timedelta(days=1) / step
     stats = (
-        lake.scan(catalog.candles(timeframe))
-        .filter(pl.col("ts") > bar - timedelta(days=7), pl.col("ts") <= bar)
-        .sort("venue", "symbol", "ts")
+        week.sort("venue", "symbol", "ts")
         .group_by("venue", "symbol")
         .agg(
             bar_usd=(pl.col("close") * pl.col("volume")).mean(),
             vol=pl.col("close").log().diff().std(),
         )
-        .collect()
     )
     return {
         (r["venue"], r["symbol"]): MarketStat(

@@ -109,9 +109,11 @@ def calibrate_costs(
     except (OSError, DeltaError, pl.exceptions.PolarsError) as exc:
         # a journal that cannot be read must not touch research's costs
         return Calibration(False, newest(previous), f"journal not readable ({exc}): unchanged")
-    keel = fills.filter(pl.col("origin") == "keel")
+    accounts = config.research.calibration.accounts
+    keel = fills.filter(pl.col("origin") == "keel", pl.col("account").is_in(accounts))
     if keel.is_empty():
-        return Calibration(False, newest(previous), "no Keel fills in the journal: unchanged")
+        whose = " or ".join(accounts)
+        return Calibration(False, newest(previous), f"no Keel {whose} fills: unchanged")
     last = keel["ts"].max()
     assert isinstance(last, datetime)
     obs = observations(keel, orders, liquidity_before(config, lake, last))

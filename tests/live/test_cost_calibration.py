@@ -46,7 +46,7 @@ def test_paper_fills_write_a_calibration_that_research_then_prices_with(
     replayed: tuple[KeelConfig, Lake, Lake], tmp_path: Path
 ) -> None:
     config, lake, journal_lake = replayed
-    config = _with_calibration(config, tmp_path, min_fills=5, prior_fills=10.0)
+    config = _with_calibration(config, tmp_path, min_fills=5, prior_fills=10.0, accounts=["paper"])
     candles = lake.scan(catalog.candles("1h")).collect()
     lake = Lake(tmp_path / "lake")  # a lake of its own: the module's stays uncalibrated
     lake.upsert(catalog.candles("1h"), candles)
@@ -156,7 +156,7 @@ def test_an_empty_or_unreadable_journal_leaves_the_table_as_it_was(tmp_path: Pat
 
     empty = calibrate_costs(config, lake, Lake(tmp_path / "empty"), NOW)
     assert not empty.written
-    assert empty.note == "no Keel fills in the journal: unchanged"
+    assert empty.note == "no Keel live fills: unchanged"
     assert not lake.exists(cost_calibration_table())
 
     rows = calibrate(

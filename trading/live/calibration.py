@@ -17,6 +17,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -68,6 +69,11 @@ class CostCalibrationConfig(_Frozen):
         default=100.0, ge=0, description="shrinkage: the prior counts as this many fills"
     )
     window_days: int = Field(default=30, ge=1, description="fills this recent are fitted")
+    accounts: tuple[Literal["live", "paper"], ...] = Field(
+        default=("live",),
+        description="whose fills are fitted: a paper account fills by the simulator's own cost "
+        "model, so fitting them teaches research the simulator, not the venue",
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ bar, so a bar is never traded twice); a run started by hand trades the newest ba
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,18 +150,23 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
         deps=[TRADING_RUN],
         kinds={"polars"},
         description="Realized fills against the research cost model's price for the same "
-        "order: implementation shortfall in bps per strategy and venue.",
+        "order: implementation shortfall in bps per strategy and venue, and the spread and "
+        "impact research prices with, calibrated from those fills (live/cost_calibration).",
     )
     def implementation_shortfall(keel: KeelResource) -> MaterializeResult[None]:
+        from assets.live_costs import calibrate_costs, calibration_view
         from lake.live import shortfall_table as spec
 
         table = shortfall_table(keel.config(), keel.lake(), keel.lake())
         if table.height:
             keel.lake().replace(spec(), table, "account")
+        calibration = calibrate_costs(keel.config(), keel.lake(), keel.lake())
         return MaterializeResult(
             metadata={
                 "shortfall": frame_md(table),
                 "fills": int(table["fills"].sum()) if table.height else 0,
+                "cost_calibration": frame_md(calibration_view(calibration.current)),
+                "calibration": calibration.note,
             }
         )
 
@@ -203,8 +208,9 @@ def parity_differences(
 
 def shortfall_table(config: KeelConfig, lake: Any, journal_lake: Any) -> pl.DataFrame:
     """The shortfall summary over every Keel fill in the journal."""
-    from lake import catalog
+    from assets.live_costs import liquidity_before, research_costs
     from lake.live import live_table
+    from trading.backtest.setup import venue_costs
     from trading.costs import VenueCosts
     from trading.live.shortfall import shortfall, summary
 
@@ -215,19 +221,15 @@ def shortfall_table(config: KeelConfig, lake: Any, journal_lake: Any) -> pl.Data
         return summary(shortfall(fills, orders, {}, pl.DataFrame(), net))
     newest = fills["ts"].max()
     assert isinstance(newest, datetime)
-    liquidity = (
-        lake.scan(catalog.candles(config.data.research_timeframe))
-        .filter(pl.col("ts") >= newest - timedelta(days=30))
-        .sort("venue", "symbol", "ts")
-        .group_by("venue", "symbol")
-        .agg(
-            adv=(pl.col("close") * pl.col("volume")).mean() * 24,
-            daily_vol=pl.col("close").log().diff().std() * 24**0.5,
+    liquidity = liquidity_before(config, lake, newest)  # the calibration's, too
+    research = venue_costs(config, research_costs(lake, config).calibrated)
+    costs = {  # research's spread and impact (calibrated when it uses that)
+        v.name: VenueCosts(
+            getattr(v, "maker_fee", 0.0002),
+            getattr(v, "taker_fee", 0.0005),
+            research[v.name].half_spread_bps,
+            research[v.name].impact_k,
         )
-        .collect()
-    )
-    costs = {
-        v.name: VenueCosts(getattr(v, "maker_fee", 0.0002), getattr(v, "taker_fee", 0.0005))
         for v in config.venues
     }
     return summary(shortfall(fills, orders, costs, liquidity, net))

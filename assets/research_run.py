@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from assets.live_costs import CostSource
 from lake import catalog
 from lake.store import Lake
 from trading.backtest.engine import Market, Result
@@ -39,8 +40,12 @@ class RunOutcome:
     window: tuple[datetime, datetime] | None = None
 
 
-def load_market(lake: Lake, config: KeelConfig) -> tuple[pl.DataFrame, int, Market]:
-    """The feature table (at its current version) and the market over its window."""
+def load_market(
+    lake: Lake, config: KeelConfig, costs: CostSource | None = None
+) -> tuple[pl.DataFrame, int, Market]:
+    """The feature table (at its current version) and the market over its window, priced
+    with ``costs`` (default: ``research_costs``, calibrated from fills when present)."""
+    from assets.live_costs import research_costs
     from trading.backtest.setup import research_market
     from trading.features.registry import registered_features
     from trading.timeframes import timeframe_minutes
@@ -68,7 +73,10 @@ def load_market(lake: Lake, config: KeelConfig) -> tuple[pl.DataFrame, int, Mark
         .collect()
     )
     instruments = lake.scan(catalog.instruments()).collect()
-    market = research_market(config, candles, funding, instruments, timeframe_minutes(timeframe))
+    costs = costs if costs is not None else research_costs(lake, config)
+    market = research_market(
+        config, candles, funding, instruments, timeframe_minutes(timeframe), costs.calibrated
+    )
     return features, version, market
 
 
@@ -82,6 +90,7 @@ def run_research(
 ) -> RunOutcome:
     """Backtest ``names`` and write their results; a strategy that fails is recorded with its
     reason and the others complete."""
+    from assets.live_costs import research_costs
     from trading.backtest.batch import StrategyError, backtest_many
     from trading.backtest.markets import aligned_weights, plan_targets, row_index
     from trading.backtest.metrics import metrics
@@ -91,7 +100,9 @@ def run_research(
     from trading.backtest.walkforward import folds, out_of_sample
     from trading.models.registry import ModelError, strategy
 
-    features, version, market = load_market(lake, config)
+    costs = research_costs(lake, config)
+    cost_params = costs.params(config)
+    features, version, market = load_market(lake, config, costs)
     r = config.research
     trade = settings(config)
     bench = benchmark(market)
@@ -147,6 +158,8 @@ def run_research(
             "capital": trade.capital,
             "style": trade.style,
             "execution_delay_bars": trade.delay,
+            "cost_calibration": costs.version,
+            "cost_params": cost_params,
             "oos_sharpe": float(held_out.mean()) / spread * math.sqrt(market.bars_per_year)
             if spread > 0
             else 0.0,

@@ -125,6 +125,8 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
     "capital": pl.Float64(),  # account currency
     "style": pl.String(),  # taker | maker
     "execution_delay_bars": pl.Int64(),
+    "cost_calibration": pl.Int64(),  # live/cost_calibration version priced with; null: config
+    "cost_params": pl.String(),  # JSON: per venue, half spread and impact used, and source
     **{
         m: pl.Float64()
         for m in (

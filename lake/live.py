@@ -65,6 +65,27 @@ def shortfall_table() -> TableSpec:
     return TableSpec("live/shortfall", SHORTFALL, ("strategy", "account", "venue"), (), no_rules)
 
 
+@cache
+def cost_calibration_table() -> TableSpec:
+    """``live/cost_calibration``: research's spread and impact per venue fitted from fills,
+    appended as versions (one per calibration that saw new fills), so every research result
+    can name the version it priced with and an old one stays readable."""
+    from trading.live.calibration import LAYOUT, NULLABLE
+
+    return TableSpec(
+        "live/cost_calibration", LAYOUT, ("version", "venue", "side"), (), no_rules,
+        nullable=NULLABLE,
+    )  # fmt: skip
+
+
+def read_calibration(lake: Lake) -> pl.DataFrame:
+    """Every stored calibration version (empty in the table's layout when there is none)."""
+    spec = cost_calibration_table()
+    if not lake.exists(spec):
+        return pl.DataFrame(schema=dict(spec.layout))
+    return lake.scan(spec).collect()
+
+
 class LakeJournal:
     """The ``Journal`` of the trading run, on the lake."""
 
@@ -141,8 +162,8 @@ def append_frame(lake: Lake, spec: TableSpec, df: pl.DataFrame, table: Any = Non
     data = df.to_arrow()
     for attempt in range(_COMMIT_RETRIES):
         try:
-            if table is not None:
-                table.update_incremental()
+            if table is not None and attempt > 0:
+                table.update_incremental()  # delta-rs rebases an append; after a conflict, reload
             write_deltalake(
                 uri if table is None else table,
                 data,
@@ -156,8 +177,8 @@ def append_frame(lake: Lake, spec: TableSpec, df: pl.DataFrame, table: Any = Non
             time.sleep(0.02 * 2**attempt)
     if table is None:
         table = DeltaTable(uri, storage_options=lake.storage_options)
-    else:
-        table.update_incremental()
+    # else: a write through the table object leaves it at the version it committed (with any
+    # commit of another writer before it), so it is not reloaded (~3 ms a commit).
     if table.version() % _COMPACT_EVERY == 0 and table.version() > 0:
         # Another writer may append meanwhile; the next multiple of the interval compacts.
         with contextlib.suppress(CommitFailedError):
@@ -175,34 +196,45 @@ def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...]
     if version is None:
         raise RuntimeError(f"{spec.name} does not exist yet; materialize features first")
     tail = lake.scan(spec, version=version).filter(pl.col("ts") == bar).collect()
-    closes = (
+    week = _week(lake, timeframe, bar)  # one read of the candles for closes and liquidity
+    closes = week.filter(pl.col("ts") == bar)
+    prices = {
+        (v, s): c
+        for v, s, c in zip(closes["venue"], closes["symbol"], closes["close"], strict=True)
+    }
+    return BarData(bar, tail, version, prices, failing, _liquidity(week, timeframe))
+
+
+def _week(lake: Lake, timeframe: str, bar: datetime) -> pl.DataFrame:
+    """The candles of the week up to and including ``bar``."""
+    from lake import catalog
+
+    return (
         lake.scan(catalog.candles(timeframe))
-        .filter(pl.col("ts") == bar)
-        .select("venue", "symbol", "close")
+        .filter(pl.col("ts") > bar - timedelta(days=7), pl.col("ts") <= bar)
+        .select("venue", "symbol", "ts", "close", "volume")
         .collect()
     )
-    prices = {(r["venue"], r["symbol"]): r["close"] for r in closes.iter_rows(named=True)}
-    return BarData(bar, tail, version, prices, failing, liquidity(lake, timeframe, bar))
 
 
 def liquidity(lake: Lake, timeframe: str, bar: datetime) -> dict[tuple[str, str], MarketStat]:
     """What the router knows of each market at ``bar``, from the week of candles before it:
     daily traded value, daily return volatility and the traded value of one bar."""
-    from lake import catalog
+    return _liquidity(_week(lake, timeframe, bar), timeframe)
+
+
+def _liquidity(week: pl.DataFrame, timeframe: str) -> dict[tuple[str, str], MarketStat]:
     from trading.timeframes import timeframe_delta
 
     step = timeframe_delta(timeframe)
     per_day = timedelta(days=1) / step
     stats = (
-        lake.scan(catalog.candles(timeframe))
-        .filter(pl.col("ts") > bar - timedelta(days=7), pl.col("ts") <= bar)
-        .sort("venue", "symbol", "ts")
+        week.sort("venue", "symbol", "ts")
         .group_by("venue", "symbol")
         .agg(
             bar_usd=(pl.col("close") * pl.col("volume")).mean(),
             vol=pl.col("close").log().diff().std(),
         )
-        .collect()
     )
     return {
         (r["venue"], r["symbol"]): MarketStat(

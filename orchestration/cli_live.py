@@ -45,6 +45,9 @@ def register(sub: Any) -> None:
     replay = sub.add_parser("paper-replay", help="paper-trade the last N bars on a simulated clock")
     replay.add_argument("--bars", type=int, default=48)
     sub.add_parser("states", help="trading states that are not ACTIVE")
+    sub.add_parser(
+        "costs", help="spread and impact research prices with: calibrated from fills, or config"
+    )
 
 
 def run(args: argparse.Namespace) -> int | None:
@@ -60,6 +63,8 @@ def run(args: argparse.Namespace) -> int | None:
     if args.command == "states":
         print("\n".join(state_lines()))
         return 0
+    if args.command == "costs":
+        return costs()
     return None
 
 
@@ -262,3 +267,38 @@ def paper_replay(bars: int) -> int:
     from orchestration.replay_report import run_paper_replay
 
     return run_paper_replay(bars)
+
+
+def costs() -> int:
+    """Print the newest cost calibration (venue, fills, prior, fitted, used) and what research
+    prices with now."""
+    from assets.live_costs import calibration_view, research_costs
+    from lake.live import read_calibration
+    from lake.store import Lake
+    from trading.backtest.setup import venue_costs
+    from trading.config import load_config
+    from trading.live.calibration import newest
+
+    config, lake = load_config(), Lake()
+    current = newest(read_calibration(lake))
+    if current.is_empty():
+        print("live/cost_calibration: none yet (no Keel fills calibrated); research uses config")
+    else:
+        start, end = current["window_start"][0], current["window_end"][0]
+        print(
+            f"live/cost_calibration v{current['version'][0]}: fills {start:%Y-%m-%d %H:%M} .. "
+            f"{end:%Y-%m-%d %H:%M} UTC, fitted {current['fitted_at'][0]:%Y-%m-%d %H:%M} UTC"
+        )
+        with pl.Config(**_TABLE):  # type: ignore[arg-type]
+            print(calibration_view(current))
+    cal = config.research.calibration
+    source = research_costs(lake, config)
+    print(
+        f"\nresearch prices with ({'calibration on' if cal.enabled else 'calibration off'}, "
+        f"[research.calibration] min_fills={cal.min_fills}, prior_fills={cal.prior_fills:g}):"
+    )
+    for name, c in venue_costs(config, source.calibrated).items():
+        where = f"calibration v{source.version}" if name in source.calibrated else "config"
+        spread, k = c.half_spread_bps, c.impact_k
+        print(f"  {name}: half spread {spread:.2f} bps, impact k {k:.3f} ({where})")
+    return 0

@@ -24,6 +24,7 @@ from trading.configbase import (
 )
 from trading.execution.config import RoutingConfig
 from trading.ideas.gates import IdeasConfig
+from trading.live.calibration import CostCalibrationConfig
 from trading.live.config import LiveConfig
 from trading.portfolio.allocation import AllocationConfig
 from trading.portfolio.config import NettingConfig
@@ -196,6 +197,7 @@ class ResearchConfig(_Frozen):
     liquidity_days: int = Field(default=30, ge=1, description="trailing ADV and volatility window")
     bad_regime_days: int = Field(default=30, ge=1, description="BTC's trailing return window")
     walk_forward: WalkForwardConfig = WalkForwardConfig()
+    calibration: CostCalibrationConfig = CostCalibrationConfig()
 
 
 class KeelConfig(_Frozen):

@@ -111,4 +111,7 @@ def conform(df: pl.DataFrame, layout: Mapping[str, pl.DataType]) -> pl.DataFrame
     missing = [c for c in layout if c not in df.columns]
     if missing:
         raise ValueError(f"frame lacks columns {missing}; expected {list(layout)}")
+    schema = df.schema
+    if all(schema[c] == t for c, t in layout.items()):  # nothing to cast (the common case)
+        return df if list(schema) == list(layout) else df.select(list(layout))
     return df.select([pl.col(c).cast(t, strict=True) for c, t in layout.items()])

@@ -64,3 +64,19 @@ def test_another_writers_append_is_seen_by_a_journal_that_cached_the_table(
     assert mine.read("denials").schema == pl.Schema(
         LakeJournal(Lake(tmp_path)).read("denials").schema
     )
+
+
+def test_two_journals_appending_in_turn_across_compactions_keep_every_row_once(
+    tmp_path: Path,
+) -> None:
+    """Each journal keeps its table object between appends without reloading it: an append on
+    an object that missed the other's commits (and a compaction, every 50) still lands once."""
+    a, b = LakeJournal(Lake(tmp_path)), LakeJournal(Lake(tmp_path))
+    expected = []
+    for i in range(60):
+        run = f"r{i:02d}"
+        (a if i % 3 else b).append("denials", [_denial(run)])
+        expected.append(run)
+
+    assert _runs(LakeJournal(Lake(tmp_path))) == expected
+    assert _runs(a) == expected

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import NOW
 from trading import frames
@@ -66,6 +68,43 @@ def test_a_sub_window_equals_the_slice_of_a_larger_window() -> None:
     )
     assert part.equals(expected)
     assert part.height == 4
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(["BTC/USDT", "ETH/USDT:USDT"]),
+            st.sampled_from(["1m", "15m", "1h"]),
+            st.integers(0, 3 * 24 * 3600),  # window start, seconds after DAY
+            st.integers(1, 30 * 3600),  # window length, seconds
+            st.integers(0, 4 * 24 * 3600),  # the clock, seconds after DAY
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_candles_equal_a_plain_filter_of_whole_days_as_the_clock_moves(
+    calls: list[tuple[str, str, int, int, int]],
+) -> None:
+    """The venue keeps built days and cuts windows by index; the reference is whole days
+    (a clock far ahead) filtered on ts in [start, end) and at the newest closed bar."""
+    now = [DAY]
+    kept = _venue(clock=lambda: now[0])
+    whole = _venue(clock=lambda: DAY + timedelta(days=30))
+    for symbol, timeframe, start, length, clock in calls:
+        now[0] = DAY + timedelta(seconds=clock)
+        lo = DAY + timedelta(seconds=start)
+        hi = lo + timedelta(seconds=length)
+        minutes = {"1m": 1, "15m": 15, "1h": 60}[timeframe]
+        closed = DAY + timedelta(minutes=clock // 60 - minutes)  # newest bar that has closed
+        days = whole.fetch_candles(
+            symbol, timeframe, lo.replace(hour=0, minute=0, second=0), hi + timedelta(days=1)
+        )
+        expected = days.filter(
+            (pl.col("ts") >= lo) & (pl.col("ts") < hi) & (pl.col("ts") <= closed)
+        )
+        assert kept.fetch_candles(symbol, timeframe, lo, hi).equals(expected)
 
 
 def test_different_seeds_give_different_markets() -> None:

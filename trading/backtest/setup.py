@@ -4,6 +4,7 @@ settings, the market built from lake frames, the BTC benchmark and its bad regim
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
@@ -14,11 +15,14 @@ from trading.config import KeelConfig
 from trading.costs import VenueCosts
 
 
-def venue_costs(config: KeelConfig) -> dict[str, VenueCosts]:
+def venue_costs(
+    config: KeelConfig, calibrated: Mapping[str, tuple[float, float]] | None = None
+) -> dict[str, VenueCosts]:
     """Each venue's cost parameters, from the same config the router reads: half spread and
-    impact factor from ``[routing.venues.<name>]`` (defaults there), fees from the venue's
-    config where it sets them (simulated, replayed, paper venues), else NaN: an exchange's
-    fees come from ``market/instruments`` (its own fee table)."""
+    impact factor from ``[routing.venues.<name>]`` (defaults there) unless ``calibrated``
+    (venue → half spread bps, impact factor, fitted from fills: ``live/cost_calibration``)
+    has the venue; fees from the venue's config where it sets them (simulated, replayed,
+    paper venues), else NaN: an exchange's fees come from ``market/instruments``."""
     from trading.execution.config import VenueRewards
 
     out: dict[str, VenueCosts] = {}
@@ -26,11 +30,12 @@ def venue_costs(config: KeelConfig) -> dict[str, VenueCosts]:
         maker = getattr(v, "maker_fee", None)
         taker = getattr(v, "taker_fee", None)
         route = config.routing.venues.get(v.name, VenueRewards())
+        spread, k = (calibrated or {}).get(v.name, (route.half_spread_bps, route.impact_k))
         out[v.name] = VenueCosts(
             math.nan if maker is None else float(maker),
             math.nan if taker is None else float(taker),
-            route.half_spread_bps,
-            route.impact_k,
+            spread,
+            k,
         )
     return out
 
@@ -49,13 +54,15 @@ def research_market(
     funding: pl.DataFrame,
     instruments: pl.DataFrame | None,
     timeframe_minutes: int,
+    calibrated: Mapping[str, tuple[float, float]] | None = None,
 ) -> Market:
-    """The backtest market of a research run, every parameter from config or the lake."""
+    """The backtest market of a research run, every parameter from config or the lake
+    (``calibrated``: spread and impact fitted from fills, see ``venue_costs``)."""
     r = config.research
     return market_from_frames(
         candles,
         funding,
-        venue_costs(config),
+        venue_costs(config, calibrated),
         timeframe_minutes,
         instruments=instruments,
         account=r.account_currency,

@@ -186,7 +186,9 @@ class SimAccount:
         for symbol in list(state["positions"]):
             spec = self._specs[symbol]
             rates = self._funding(symbol, start, now)
-            for row in rates.filter(pl.col("ts") > start).iter_rows(named=True):
+            for row in rates.iter_rows(named=True):
+                if row["ts"] <= start:  # not a polars filter: its datetime literal costs ~1 ms
+                    continue
                 mark = row["mark_price"] or state["positions"][symbol]["entry_price"]
                 ledger.pay_funding(state, spec, float(row["funding_rate"]), float(mark))
 

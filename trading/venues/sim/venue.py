@@ -9,6 +9,7 @@ venue, locked and written atomically, so it survives between runs and processes.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from trading.venues.sim.market import (
 
 QUOTE = "USDT"
 MIN_NOTIONAL = 5.0
+_DAY_FRAMES = 128  # (symbol, timeframe, day) frames kept built; a day of 1m bars is ~160 kB
 
 
 def sim_symbols() -> dict[str, tuple[str, str]]:
@@ -85,6 +87,7 @@ class SimVenue:
         self._taker_fee = taker_fee
         self._clock = clock
         self._faults = faults or FaultConfig()
+        self._days: OrderedDict[tuple[str, str, date], pl.DataFrame] = OrderedDict()
         settings = account or SimAccountFields()
         path = state_dir / f"{name}.json" if state_dir is not None else None
         self._account = SimAccount(
@@ -159,32 +162,47 @@ class SimVenue:
         days = _days(start, min(end, last_open + timedelta(minutes=minutes)))
         if not days:
             return frames.empty(frames.CANDLES)
-        columns: list[list[np.ndarray]] = [[] for _ in range(5)]
-        for day in days:
-            bars = self._market.day(day)
-            for out, values in zip(
-                columns,
-                aggregate(bars.spot if kind == "spot" else bars.swap, column, minutes),
-                strict=True,
-            ):
-                out.append(values)
+        parts = [self._day_frame(symbol, timeframe, column, kind, day) for day in days]
+        df = parts[0] if len(parts) == 1 else pl.concat(parts, rechunk=False)
+        # Row i opens at first + i steps: cut [start, end) and at the newest closed bar by
+        # index (a datetime literal in a polars filter costs ~1 ms to build).
         first = datetime(days[0].year, days[0].month, days[0].day, tzinfo=UTC)
-        step_us = minutes * 60_000_000
-        n_bars = len(days) * (MINUTES_PER_DAY // minutes)
-        epoch_us = int(first.timestamp()) * 1_000_000 + np.arange(n_bars, dtype=np.int64) * step_us
-        o, h, lo, c, v = (np.concatenate(parts) for parts in columns)
-        df = pl.DataFrame(
-            {
-                "ts": pl.Series(epoch_us).cast(frames.UTC_TS),
-                "open": o,
-                "high": h,
-                "low": lo,
-                "close": c,
-                "volume": v,
-            }
-        ).filter((pl.col("ts") >= start) & (pl.col("ts") < end) & (pl.col("ts") <= last_open))
-        return frames.conform(
-            df.with_columns(
+        step = timedelta(minutes=minutes)
+        lo = max(0, -((first - start) // step))  # ceil((start - first) / step)
+        hi = min(-((first - end) // step), (last_open - first) // step + 1, df.height)
+        return df.slice(lo, max(0, hi - lo))
+
+    def _day_frame(
+        self, symbol: str, timeframe: str, column: int, kind: str, day: date
+    ) -> pl.DataFrame:
+        """A whole day of one symbol's bars, in the candles layout. A day of the synthetic
+        market never changes, so it is built once and kept (the account prices a symbol from
+        a day of minute bars several times a bar); the clock only cuts what a call returns."""
+        key = (symbol, timeframe, day)
+        cached = self._days.get(key)
+        if cached is not None:
+            self._days.move_to_end(key)
+            return cached
+        minutes = timeframe_minutes(timeframe)
+        bars = self._market.day(day)
+        o, h, lo, c, v = aggregate(bars.spot if kind == "spot" else bars.swap, column, minutes)
+        first = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        n_bars = MINUTES_PER_DAY // minutes
+        epoch_us = (
+            int(first.timestamp()) * 1_000_000
+            + np.arange(n_bars, dtype=np.int64) * minutes * 60_000_000
+        )
+        df = frames.conform(
+            pl.DataFrame(
+                {
+                    "ts": pl.Series(epoch_us).cast(frames.UTC_TS),
+                    "open": o,
+                    "high": h,
+                    "low": lo,
+                    "close": c,
+                    "volume": v,
+                }
+            ).with_columns(
                 venue=pl.lit(self._name),
                 symbol=pl.lit(symbol),
                 timeframe=pl.lit(timeframe),
@@ -192,6 +210,10 @@ class SimVenue:
             ),
             frames.CANDLES,
         )
+        self._days[key] = df
+        if len(self._days) > _DAY_FRAMES:
+            self._days.popitem(last=False)
+        return df
 
     def _inject(self, bars: pl.DataFrame, symbol: str) -> pl.DataFrame:
         """Apply the configured faults: what a misbehaving exchange would have sent."""

@@ -160,7 +160,9 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
         contributions = [
             Contribution(t["strategy"], "paper", t["venue"], t["symbol"], t["weight"], 1000.0, p)
             for t in targets.iter_rows(named=True)
-            if (p := price.get(t["symbol"] if t["venue"] is None else f"{t['venue']}|{t['symbol']}"))
+            if (
+                p := price.get(t["symbol"] if t["venue"] is None else f"{t['venue']}|{t['symbol']}")
+            )
             is not None
         ]
         plan = plan_account(

@@ -10,12 +10,12 @@ import polars as pl
 from trading.live.parity import differences
 
 BAR = datetime(2024, 3, 1, 5, tzinfo=UTC)
-SCHEMA = {
-    "strategy": pl.String,
+SCHEMA: dict[str, pl.DataType] = {
+    "strategy": pl.String(),
     "bar": pl.Datetime("us", "UTC"),
-    "venue": pl.String,
-    "symbol": pl.String,
-    "weight": pl.Float64,
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "weight": pl.Float64(),
 }
 
 

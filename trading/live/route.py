@@ -142,7 +142,12 @@ def plan_account(
     targets = (
         pl.DataFrame(
             [
-                {"strategy": c.strategy, "instrument": c.symbol, "venue": c.venue, "weight": c.weight}
+                {
+                    "strategy": c.strategy,
+                    "instrument": c.symbol,
+                    "venue": c.venue,
+                    "weight": c.weight,
+                }
                 for c in mine
             ],
             schema=TARGETS,
@@ -256,9 +261,9 @@ def plan_account(
     for x in routed.dropped:
         if x.reason == "step remainder":
             continue  # less than one amount step: not worth a row per order
-        who = owners.get((x.instrument, x.venue or None)) or owners.get((x.instrument, None))
+        owner = owners.get((x.instrument, x.venue or None)) or owners.get((x.instrument, None))
         plan.denials.append(
-            _row(who or "*", account, x.venue or "*", x.instrument, "", x.amount, "dropped",
+            _row(owner or "*", account, x.venue or "*", x.instrument, "", x.amount, "dropped",
                  x.reason)
         )  # fmt: skip
     return plan

@@ -224,7 +224,9 @@ class TradingRun:
             where = venues.get((dep.stage, t["symbol"]), [])
             if t["venue"] is not None:
                 where = [v for v in where if v == t["venue"]]
-            price = next((p for v in where if (p := d.prices.get((v, t["symbol"]))) is not None), None)
+            price = next(
+                (p for v in where if (p := d.prices.get((v, t["symbol"]))) is not None), None
+            )
             if price is None:
                 continue
             out.append(

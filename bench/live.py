@@ -185,10 +185,15 @@ def decision_step(n_strategies: int) -> tuple[float, int]:
         nonlocal orders
         data = read_bar(lake, "1h", bar)
         targets, _ = decide(deployed, data.tail, bar, data.features_version)
+        price = {s: p for (v, s), p in sorted(data.prices.items(), reverse=True)}
+        price |= {f"{v}|{s}": p for (v, s), p in data.prices.items()}
         contributions = [
             Contribution(t["strategy"], "paper", t["venue"], t["symbol"], t["weight"], 1000.0, p)
             for t in targets.iter_rows(named=True)
-            if (p := data.prices.get((t["venue"], t["symbol"]))) is not None
+            if (
+                p := price.get(t["symbol"] if t["venue"] is None else f"{t['venue']}|{t['symbol']}")
+            )
+            is not None
         ]
         plan = plan_account(
             "paper", contributions, books, pl.DataFrame(), instruments, data.market,

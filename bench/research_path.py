@@ -100,26 +100,38 @@ def engine_only(lake: Any, config: Any, names: list[str]) -> tuple[float, list[n
     """The engine and metrics alone on the 200 weight matrices, built beforehand."""
     from assets.research_run import load_market
     from trading.backtest.batch import backtest_many
-    from trading.backtest.engine import weights_matrix
+    from trading.backtest.engine import plan_targets
     from trading.backtest.metrics import metrics
     from trading.backtest.setup import benchmark, settings
     from trading.models.registry import strategy
 
     features, _, market = load_market(lake, config)
-    grids = [weights_matrix(market, strategy(n).targets(features)) for n in names]
+    plans = [plan_targets(market, strategy(n).targets(features)) for n in names]
     bench = benchmark(market)
     began = time.perf_counter()
 
-    def constant(grid: np.ndarray) -> Callable[[], np.ndarray]:
-        return lambda: grid
+    def constant(plan: Any) -> Callable[[], Any]:
+        return lambda: plan
 
     backtest_many(
         market,
-        [constant(g) for g in grids],
+        [constant(p) for p in plans],
         lambda i, r: metrics(r, bench, market.bars_per_year),
         settings(config),
     )
-    return time.perf_counter() - began, grids
+    elapsed = time.perf_counter() - began
+    return elapsed, [_per_column(m, g, market.close.shape[1]) for m, g in plans]
+
+
+def _per_column(matrix: np.ndarray, groups: np.ndarray, columns: int) -> np.ndarray:
+    """A target plan as per-column weights for vectorbt: a venue-neutral target spread evenly
+    over its venues (NaN, no signal, stays NaN)."""
+    out = np.full((matrix.shape[0], columns), np.nan)
+    for k, row in enumerate(groups):
+        legs = [int(c) for c in row if c >= 0]
+        for c in legs:
+            out[:, c] = matrix[:, k] / len(legs)
+    return out
 
 
 VBT = """

@@ -42,7 +42,7 @@ def live_table(table: str) -> TableSpec:
         key=(),
         partition_by=(),
         rules_factory=no_rules,
-        nullable=frozenset(c for c in layout if c in journal.NULLABLE),
+        nullable=journal.nullable(table),
     )
 
 

@@ -96,6 +96,14 @@ def run_paper_replay(bars: int) -> int:
         )
         .sort("venue", "symbol")
     )
+    per_strategy = (
+        journal.read("orders")
+        .with_columns(pl.col("strategy").str.split(","))
+        .explode("strategy")
+        .group_by("strategy")
+        .agg(orders=pl.len(), venues=pl.col("venue").unique().sort().str.join(","))
+        .sort("strategy")
+    )
     denials = journal.read("denials").group_by("reason").len().sort("len", descending=True)
     decisions = journal.read("decisions")
     fspec = catalog.features(setup.config.data.research_timeframe, list(registered_features()))
@@ -105,6 +113,8 @@ def run_paper_replay(bars: int) -> int:
     with pl.Config(**_TABLE):  # type: ignore[arg-type]
         print(f"\nwhat was traded ({counted(fills.height, 'fill')}, live/fills):")
         print(traded)
+        print("\norders per strategy (live/orders; a netted order counts for each owner):")
+        print(per_strategy)
         print("\ndenials by reason:" if denials.height else "\ndenials: none")
         if denials.height:
             print(denials)

@@ -14,7 +14,7 @@ CAPS = {"a": CapsConfig(max_gross_exposure_usd=1000.0), "b": None}
 
 def _sent(account: str) -> dict[str, float]:
     plan = plan_account(
-        account, [Contribution("s1", account, "a", SWAP, 0.5, 10_000.0, 100.0)],
+        account, [Contribution("s1", account, None, SWAP, 0.5, 10_000.0, 100.0)],
         Books({}, {}, frozenset(), {"a": True, "b": True}, frozenset()), NO_PREVIOUS,
         INSTRUMENTS, MARKET, MARKS, RiskConfig(), RoutingConfig(), NOW, BAR, CAPS,
     )  # fmt: skip

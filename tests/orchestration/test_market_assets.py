@@ -203,7 +203,7 @@ def test_research_backtests_every_strategy_reproducibly_and_ranks_them(
     setup: tuple[Definitions, Lake, KeelResource],
 ) -> None:
     from assets.research_run import load_market
-    from trading.backtest.engine import run, weights_matrix
+    from trading.backtest.engine import plan_targets, run
     from trading.backtest.setup import settings
     from trading.features.registry import registered_features
     from trading.models.registry import strategy, strategy_names
@@ -253,9 +253,8 @@ def test_research_backtests_every_strategy_reproducibly_and_ranks_them(
         catalog.features("1h", list(registered_features())), version=trend["features_version"]
     ).collect()
     _, _, market = load_market(lake, keel.config())
-    result = run(
-        market, weights_matrix(market, strategy("trend").targets(features)), settings(keel.config())
-    )
+    matrix, groups = plan_targets(market, strategy("trend").targets(features))
+    result = run(market, matrix, settings(keel.config()), groups)
     assert result.equity[-1] - 1.0 == pytest.approx(trend["total_return"], abs=1e-12)
     equity = lake.scan(catalog.research_equity()).filter(pl.col("strategy") == "trend").collect()
     assert equity.height == market.close.shape[0]

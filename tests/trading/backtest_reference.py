@@ -83,8 +83,9 @@ def reference_equity(
         cost = 0.0
         source = t - 1 - settings.delay
         for k, columns in enumerate(links if source >= 0 and alive else []):
-            w = float(weights[source, k])
-            target = w if math.isfinite(w) else 0.0
+            target = float(weights[source, k])
+            if not math.isfinite(target):
+                continue  # no signal: hold
             order = target - sum(held[i] for i in columns)
             if order == 0.0 or (abs(order) < settings.band and target != 0.0):
                 continue

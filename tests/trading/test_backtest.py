@@ -63,6 +63,18 @@ def test_the_target_of_bar_t_is_held_through_bar_t_plus_1() -> None:
     assert result.equity[-1] == pytest.approx(1.1)
 
 
+def test_no_signal_holds_the_position_and_zero_closes_it() -> None:
+    market = _market([[100.0], [110.0], [121.0], [133.1], [133.1]])
+    weights = np.array([[0.0], [1.0], [np.nan], [0.0], [np.nan]])
+
+    result = run(market, weights)
+
+    # NaN at bar 2: no order, the long is held through bar 3; the 0 at bar 3 closes it.
+    assert result.positions[:, 0].tolist() == pytest.approx([0.0, 0.0, 1.0, 1.0, 0.0])
+    assert result.turnover.tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0, 1.0])
+    assert result.equity[-1] == pytest.approx(1.21)
+
+
 def test_trading_back_to_target_after_a_drift_is_charged() -> None:
     # Half in each of two instruments; one doubles. Holding 0.5/0.5 needs a trade back.
     market = _market([[100.0, 100.0], [100.0, 100.0], [200.0, 100.0], [200.0, 100.0]])
@@ -227,7 +239,7 @@ def test_vectorized_engine_matches_the_per_bar_account(seed: int) -> None:
         liquidity_days=2.0,
     )
     weights = np.clip(rng.normal(0, 0.4, (bars, n)), -1, 1)
-    if seed % 2:  # a model that emits NaN or inf holds nothing there
+    if seed % 2:  # NaN or inf is no signal: the position is held there
         weights[rng.random((bars, n)) < 0.02] = rng.choice([np.nan, np.inf, -np.inf])
     settings = Settings(
         capital=50_000.0,
@@ -281,7 +293,10 @@ def test_frames_pivot_into_aligned_matrices_and_targets_align() -> None:
     assert market.funding[:, 0].tolist() == [0.0, 0.001, 0.0]
     assert market.costs.taker_fee.tolist() == [0.001, 0.002]
     assert market.costs.spot.tolist() == [False, True]
-    assert weights_matrix(market, targets).tolist() == [[0.0, 0.0], [0.0, 0.5], [0.0, 0.0]]
+    # No target is no signal (NaN: the engine holds), not flat.
+    np.testing.assert_array_equal(
+        weights_matrix(market, targets), [[np.nan, np.nan], [np.nan, 0.5], [np.nan, np.nan]]
+    )
 
 
 def test_a_pair_quoted_in_another_currency_is_converted_or_refused() -> None:

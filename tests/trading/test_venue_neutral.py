@@ -106,6 +106,7 @@ def test_engine_with_venue_neutral_and_pinned_targets_matches_the_per_bar_accoun
     )
     groups = np.array([[0, 1, 2], [3, -1, -1]], dtype=np.int64)  # X venue-neutral, Y pinned
     weights = np.clip(rng.normal(0, 0.5, (bars, 2)), -1, 1)
+    weights[rng.random((bars, 2)) < 0.1] = np.nan  # no signal: both hold the position
     settings = Settings(capital=2e5, style="maker" if seed == 2 else "taker", band=0.01 * seed)
 
     fast = run(market, weights, settings, groups).equity

@@ -105,7 +105,7 @@ def _account_py(
             for j in range(count):
                 w = target[source, j]
                 if not math.isfinite(w):
-                    w = 0.0  # no signal: flat
+                    continue  # no signal: the position is held (it drifts with prices)
                 legs = 0
                 current = 0.0
                 for m in range(width):

@@ -3,7 +3,8 @@ core (the compiled loop releases the GIL).
 
 Rules (the per-bar reference loop in the tests follows the same ones):
 - Timing: the weight decided at the close of bar t is traded at the close of bar
-  t + ``delay`` and held through the next bar. A NaN or infinite weight means flat.
+  t + ``delay`` and held through the next bar. A NaN or infinite weight is "no signal": no
+  order, the position is held (drifting with prices), never closed.
 - Positions are fractions of the current equity. Between trades they drift with prices, and
   trading back to the target after a drift is a trade like any other, charged in full.
 - An instrument is traded only at the close of a bar in which it traded and whose liquidity

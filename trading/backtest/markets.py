@@ -117,8 +117,9 @@ def _conversion(
 
 
 def weights_matrix(market: Market, targets: pl.DataFrame) -> Array:
-    """A strategy's long target frame as a bars × instruments matrix aligned with ``market``;
-    instruments or bars without a target are flat (0)."""
+    """A strategy's venue-pinned target frame as a bars × instruments matrix aligned with
+    ``market``; a null weight, or an instrument or bar without a target, is no signal (NaN:
+    the engine holds the position). Venue-neutral targets go through ``plan_targets``."""
     labels = [f"{v}|{s}" for v, s in market.instruments]
     frame = targets.with_columns(key=pl.concat_str("venue", "symbol", separator="|"))
     pivot = frame.pivot(on="key", index="ts", values="weight", aggregate_function="first")
@@ -126,8 +127,8 @@ def weights_matrix(market: Market, targets: pl.DataFrame) -> Array:
     pivot = ts.join(pivot, on="ts", how="left")
     for label in labels:
         if label not in pivot.columns:
-            pivot = pivot.with_columns(pl.lit(0.0).alias(label))
-    matrix: Array = np.nan_to_num(pivot.select(labels).to_numpy().astype(np.float64), nan=0.0)
+            pivot = pivot.with_columns(pl.lit(None, dtype=pl.Float64).alias(label))
+    matrix: Array = pivot.select(labels).to_numpy().astype(np.float64)
     return matrix
 
 
@@ -174,8 +175,8 @@ def aligned_weights(
         return weights_matrix(market, targets)
     bar, column = index
     keep = (bar >= 0) & (column >= 0)
-    matrix = np.zeros(market.close.shape)
-    values = targets["weight"].cast(pl.Float64).fill_null(0.0).fill_nan(0.0).to_numpy()
+    matrix = np.full(market.close.shape, np.nan)  # no target: no signal, held
+    values = targets["weight"].cast(pl.Float64).fill_null(np.nan).to_numpy()
     matrix[bar[keep], column[keep]] = values[keep]
     return matrix
 
@@ -184,7 +185,8 @@ def plan_targets(market: Market, targets: pl.DataFrame) -> tuple[Array, NDArray[
     """A strategy's targets as a bars × targets matrix, and the market columns each target is
     held on: a row with a ``venue`` pins its leg to that venue's column; a row without one
     (null venue) is venue-neutral, one exposure held on every venue listing the symbol. A null
-    or NaN weight is no signal (flat); an instrument the market lacks is left out."""
+    or NaN weight is no signal (NaN: the engine holds the position); an instrument the market
+    lacks is left out."""
     frame = targets if "venue" in targets.columns else targets.with_columns(venue=pl.lit(None))
     frame = frame.with_columns(pl.col("venue").cast(pl.String))
     index = {key: i for i, key in enumerate(market.instruments)}

@@ -6,6 +6,13 @@
 Every order in ``Plan.orders`` passed the gate; every order refused is in ``Plan.denials``;
 every quantity that could not be sent (rounding, minimums, no venue, no capacity) is in
 ``Plan.dropped``. Same inputs, same plan, same client order ids.
+
+Pinned legs (targets with a ``venue``): each netted (instrument, venue) is its own parent,
+routed only to that venue, its orders numbered from ``PINNED_LEG`` so their client ids never
+collide with the venue-neutral parent's legs on the same venue. What a pinned parent starts
+from: the venue's position when the instrument has no venue-neutral target (the legs own the
+venue), else the legs' previous attributed notional (the venue-neutral parent owns the rest of
+the instrument's position, so the instrument as a whole always moves to its net target).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from trading.execution.orders import leg_orders, slice_count
 from trading.execution.quotes import Capacity, listing, quote, reference_price, styles
 from trading.execution.router import VenueQuote, equal_split_cost, route, single_venue_cost
 from trading.execution.types import Dropped, MarketStat, PlannedOrder, Snapshot
-from trading.portfolio.netting import attribute_costs, net_targets
+from trading.portfolio.netting import attribute_costs, keys, net_targets
 from trading.risk.config import RiskConfig
 from trading.risk.gate import check
 from trading.risk.states import Denial
@@ -37,6 +44,7 @@ ROUTES: Mapping[str, pl.DataType] = {
 }
 PARENTS: Mapping[str, pl.DataType] = {
     "instrument": pl.String(),
+    "venue": pl.String(),  # null: venue-neutral (the router picks); else a pinned parent
     "notional_usd": pl.Float64(),
     "routed_cost_usd": pl.Float64(),
     "single_venue_cost_usd": pl.Float64(),
@@ -45,6 +53,7 @@ PARENTS: Mapping[str, pl.DataType] = {
     "unrouted_usd": pl.Float64(),
 }
 _DUST_USD = 1e-6
+PINNED_LEG = 100  # leg number of a pinned parent's orders (neutral legs count from 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +87,30 @@ def plan_orders(
     config: RoutingConfig,
     previous: pl.DataFrame | None = None,
 ) -> Plan:
-    """Turn ``targets`` (strategy, instrument, weight in [-1, 1] or null) and the capital
-    per strategy into gate-approved orders across venues. ``instruments`` and ``market`` are
-    keyed by (venue, symbol); ``previous`` is the last plan's attribution, which strategies
-    without a signal keep."""
+    """Turn ``targets`` (strategy, instrument, weight in [-1, 1] or null = no signal; an
+    optional ``venue`` pins a leg) and the capital per strategy into gate-approved orders
+    across venues. ``instruments`` and ``market`` are keyed by (venue, symbol); ``previous``
+    is the last plan's attribution, which strategies without a signal keep."""
     allowed, strategy_denials = check_strategies(targets, allocations, limits, previous)
     netted = net_targets(allowed, allocations, previous)
     run = _Run(snapshot, instruments, market, config, Capacity.of(snapshot))
     run.budget = max(config.rewards_budget_usd_per_day - snapshot.rewards_spent_today_usd, 0.0)
-    for symbol, target_usd in netted.net.iter_rows():
-        run.parent(symbol, target_usd)
+    net = netted.net
+    if "venue" not in net.columns:
+        net = net.with_columns(venue=pl.lit(None, dtype=pl.String))
+    held = _pinned_held(previous)
+    for symbol, rows in _by_instrument(net):
+        neutral = [usd for venue, usd in rows if venue is None]
+        pinned = [(venue, usd) for venue, usd in rows if venue is not None]
+        starts: dict[str, float] = {}
+        for venue, usd in pinned:
+            price = reference_price(symbol, [venue], snapshot)
+            own = snapshot.positions.get((venue, symbol), 0.0)
+            before = held.get((symbol, venue), 0.0) / price if neutral and price else own
+            starts[venue] = before
+            run.parent(symbol, usd, venue=venue, start=before)
+        for usd in neutral:
+            run.parent(symbol, usd, start=snapshot.net_position(symbol) - sum(starts.values()))
     approved, denials = check(run.orders, snapshot, limits)
     return Plan(
         orders=tuple(approved),
@@ -115,22 +138,30 @@ class _Run:
     orders: list[PlannedOrder] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     routes: list[tuple[str, str, float, float, float]] = field(default_factory=list)
-    parents: list[tuple[str, float, float, float, float, float, float]] = field(
+    parents: list[tuple[str, str | None, float, float, float, float, float, float]] = field(
         default_factory=list
     )
     volume: dict[str, float] = field(default_factory=dict)
 
-    def parent(self, symbol: str, target_usd: float) -> None:
-        """Route, round and slice the order that moves ``symbol`` to its net target."""
-        markets = listing(self.instruments, symbol)
+    def parent(
+        self, symbol: str, target_usd: float, *, start: float, venue: str | None = None
+    ) -> None:
+        """Route, round and slice the order that moves ``symbol`` from ``start`` (base units)
+        to its net target: across the venues listing it, or only on ``venue`` when pinned."""
+        markets = [
+            m for m in listing(self.instruments, symbol) if venue is None or m.venue == venue
+        ]
         if not markets:
-            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no venue lists it", "usd"))
+            why = "no venue lists it" if venue is None else f"{venue} does not list it"
+            self.dropped.append(Dropped(symbol, venue or "", abs(target_usd), why, "usd"))
             return
         price = reference_price(symbol, [m.venue for m in markets], self.snapshot)
         if price is None:
-            self.dropped.append(Dropped(symbol, "", abs(target_usd), "no reference price", "usd"))
+            self.dropped.append(
+                Dropped(symbol, venue or "", abs(target_usd), "no reference price", "usd")
+            )
             return
-        delta = target_usd / price - self.snapshot.net_position(symbol)
+        delta = target_usd / price - start
         total = abs(delta) * price
         if total <= _DUST_USD:
             return
@@ -157,6 +188,7 @@ class _Run:
         self.parents.append(
             (
                 symbol,
+                venue,
                 routed,
                 split.cash_usd - split.rewards_usd,
                 single_venue_cost(quotes, routed),
@@ -167,11 +199,12 @@ class _Run:
         )
         if split.unrouted_usd > _DUST_USD:
             self.dropped.append(
-                Dropped(symbol, "", split.unrouted_usd / price, "no venue capacity")
+                Dropped(symbol, venue or "", split.unrouted_usd / price, "no venue capacity")
             )
+        first = 0 if venue is None else PINNED_LEG
         for leg, (m, q, usd) in enumerate(zip(markets, quotes, split.notional_usd, strict=True)):
             if usd > _DUST_USD:
-                self._leg(m, q, leg, usd, price, direction)
+                self._leg(m, q, first + leg, usd, price, direction)
 
     def _leg(
         self, m: Instrument, q: VenueQuote, leg: int, usd: float, price: float, direction: float
@@ -204,6 +237,25 @@ class _Run:
             self.routes.append((m.symbol, m.venue, sent * price, q.cash(usd), q.rewards(usd)))
 
 
+def _by_instrument(net: pl.DataFrame) -> list[tuple[str, list[tuple[str | None, float]]]]:
+    """The net targets per instrument, in instrument order: (venue or None, USD) each."""
+    out: dict[str, list[tuple[str | None, float]]] = {}
+    for symbol, venue, usd in net.select("instrument", "venue", "notional_usd").iter_rows():
+        out.setdefault(symbol, []).append((venue, usd))
+    return sorted(out.items())
+
+
+def _pinned_held(previous: pl.DataFrame | None) -> dict[tuple[str, str], float]:
+    """The pinned legs' previous attributed notional per (instrument, venue)."""
+    if previous is None or "venue" not in previous.columns:
+        return {}
+    legs = previous.filter(pl.col("venue").is_not_null())
+    out: dict[tuple[str, str], float] = {}
+    for symbol, venue, usd in legs.select("instrument", "venue", "notional_usd").iter_rows():
+        out[(symbol, venue)] = out.get((symbol, venue), 0.0) + (usd or 0.0)
+    return out
+
+
 def _attribution(
     attribution: pl.DataFrame, approved: list[PlannedOrder], previous: pl.DataFrame | None
 ) -> pl.DataFrame:
@@ -215,6 +267,6 @@ def _attribution(
         schema={"instrument": pl.String(), "cost_usd": pl.Float64()},
     )
     owned = attribute_costs(attribution, frame, previous)
-    return attribution.join(owned, on=["strategy", "instrument"], how="left").with_columns(
+    return attribution.join(owned, on=keys(attribution), how="left", nulls_equal=True).with_columns(
         pl.col("cost_usd").fill_null(0.0)
     )

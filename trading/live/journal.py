@@ -111,6 +111,18 @@ LAYOUTS: Mapping[str, Mapping[str, pl.DataType]] = {
 }
 TABLES = tuple(LAYOUTS)
 NULLABLE = frozenset({"order_id", "price", "features_version", "detail"})
+# A decision's venue is null for a venue-neutral target; a null weight is "no signal" (in net
+# targets: the strategy kept what it held).
+NULLABLE_IN: Mapping[str, frozenset[str]] = {
+    "decisions": frozenset({"venue", "weight"}),
+    "net_targets": frozenset({"weight"}),
+}
+
+
+def nullable(table: str) -> frozenset[str]:
+    """The columns of one journal table that may hold nulls."""
+    layout = LAYOUTS[table]
+    return frozenset(c for c in layout if c in NULLABLE) | NULLABLE_IN.get(table, frozenset())
 
 
 class Journal(Protocol):

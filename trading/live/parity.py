@@ -41,10 +41,22 @@ def research_targets(
 
 
 def differences(decisions: pl.DataFrame, research: pl.DataFrame) -> pl.DataFrame:
-    """Rows where the recorded decision and research differ (a missing side counts)."""
+    """Rows where the recorded decision and research differ: a missing research row, weights
+    apart by more than ``TOLERANCE``, or one side null (no signal) where the other is a number
+    (null means "hold", 0 means "go flat": not the same decision). A null venue (venue-neutral
+    target) matches a null venue."""
     joined = decisions.select(*_KEYS, pl.col("weight").alias("live")).join(
-        research.rename({"weight": "research"}), on=_KEYS, how="left"
+        research.select(*_KEYS, pl.col("weight").alias("research")).with_columns(
+            _found=pl.lit(True)
+        ),
+        on=_KEYS,
+        how="left",
+        nulls_equal=True,
     )
-    return joined.filter(
-        pl.col("research").is_null() | ((pl.col("live") - pl.col("research")).abs() > TOLERANCE)
-    ).sort(_KEYS)
+    live, back = pl.col("live"), pl.col("research")
+    differ = (
+        pl.col("_found").is_null()
+        | (live.is_null() != back.is_null())
+        | ((live - back).abs() > TOLERANCE).fill_null(False)
+    )
+    return joined.filter(differ).drop("_found").sort(_KEYS, nulls_last=False)

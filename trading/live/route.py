@@ -1,10 +1,12 @@
 """Net → route → risk for one bar, through the portfolio, execution and risk packages.
 
-The run hands over each account's decisions (research weights per venue and instrument) and
-gets back the orders to send, the denials and the net targets with attribution. The router
-decides venues: a strategy's weights on one instrument are summed over the venues it decided
-on (its exposure to the instrument), netted with the other strategies and split across the
-venues that list it (fees, impact, rewards, caps), then every order passes the risk gate.
+The run hands over each account's decisions (research weights per canonical instrument, or
+per venue for pinned legs) and gets back the orders to send, the denials and the net targets
+with attribution. The router decides venues: a strategy's venue-neutral weight on an
+instrument is netted with the other strategies' and split across the venues that list it
+(fees, impact, rewards, caps); a pinned leg nets with the other legs on its venue and trades
+only there. A null weight is no signal: the strategy keeps its previous holding. Every order
+passes the risk gate.
 Trading states come from the journal (``keel halt`` and the runs) on top of ``[risk].states``.
 """
 
@@ -19,6 +21,7 @@ import polars as pl
 
 from trading.execution.config import RoutingConfig
 from trading.execution.inputs import CapsLike, venue_state
+from trading.execution.plan import PINNED_LEG
 from trading.execution.plan import plan_orders as route_orders
 from trading.execution.types import Mark, MarketStat, Snapshot
 from trading.live.engine import OrderIntent
@@ -27,17 +30,24 @@ from trading.risk.config import RiskConfig, StateRule
 from trading.venues.base import Instrument, VenueError
 
 Key = tuple[str, str, str]  # account, venue, symbol
+TARGETS = {
+    "strategy": pl.String(),
+    "instrument": pl.String(),
+    "venue": pl.String(),
+    "weight": pl.Float64(),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
-    """One strategy's decision on one instrument of one venue, for one account."""
+    """One strategy's decision on one instrument for one account: venue None for a
+    venue-neutral target, else a leg pinned to that venue; weight None is no signal."""
 
     strategy: str
     account: str
-    venue: str
+    venue: str | None
     symbol: str
-    weight: float
+    weight: float | None
     capital: float
     price: float
 
@@ -118,7 +128,8 @@ def plan_account(
     caps: Mapping[str, CapsLike | None] | None = None,
 ) -> Plan:
     """One account's orders for the bar; ``previous`` is the account's last attribution
-    (strategy, instrument, notional_usd), kept by strategies that are HALTED. Prices are the
+    (strategy, instrument, venue or null, notional_usd), kept by strategies without a signal
+    or HALTED. Prices are the
     reference ``marks`` of every venue and instrument (price and when it was observed).
     ``caps`` (each venue config's ``caps``) bound the live account's venues; paper accounts
     hold no real money and have none."""
@@ -127,14 +138,23 @@ def plan_account(
     if not mine:
         return plan
     prices = {k: m.price for k, m in marks.items() if k in instruments}
+    weight = pl.col("weight")
     targets = (
         pl.DataFrame(
-            [{"strategy": c.strategy, "instrument": c.symbol, "weight": c.weight} for c in mine],
-            schema={"strategy": pl.String, "instrument": pl.String, "weight": pl.Float64},
+            [
+                {
+                    "strategy": c.strategy,
+                    "instrument": c.symbol,
+                    "venue": c.venue,
+                    "weight": c.weight,
+                }
+                for c in mine
+            ],
+            schema=TARGETS,
         )
-        .group_by("strategy", "instrument")
-        .agg(pl.col("weight").sum().clip(-1.0, 1.0))
-        .sort("strategy", "instrument")
+        .group_by("strategy", "instrument", "venue")
+        .agg(pl.when(weight.count() > 0).then(weight.sum().clip(-1.0, 1.0)))  # null stays null
+        .sort("strategy", "instrument", "venue", nulls_last=False)
     )
     capital = {c.strategy: c.capital for c in mine}
     venues = sorted({v for (v, _) in instruments})
@@ -177,32 +197,43 @@ def plan_account(
         previous if previous.height else None,
     )  # fmt: skip
     net = routed.attribution
+    wanted = {(t[0], t[1], t[2]): t[3] for t in targets.iter_rows()}
+    totals = {
+        (symbol, venue): usd
+        for symbol, venue, usd in net.group_by("instrument", "venue")
+        .agg(pl.col("notional_usd").sum())
+        .iter_rows()
+    }
     for r in net.iter_rows(named=True):
-        symbol = r["instrument"]
-        price = next((p for (v, s), p in prices.items() if s == symbol), 0.0)
-        total = float(net.filter(pl.col("instrument") == symbol)["notional_usd"].sum())
+        symbol, venue = r["instrument"], r["venue"]
+        price = next(
+            (p for (v, s), p in sorted(prices.items()) if s == symbol and venue in (None, v)), 0.0
+        )
+        total = totals[(symbol, venue)]
         plan.net_targets.append(
             {
                 "strategy": r["strategy"],
                 "account": account,
-                "venue": "*",  # the router picks venues; see live/orders for each leg
+                "venue": venue or "*",  # "*": the router picks venues (live/orders per leg)
                 "symbol": symbol,
-                "weight": float(
-                    targets.filter(strategy=r["strategy"], instrument=symbol)["weight"].sum()
-                ),
+                "weight": wanted.get((r["strategy"], symbol, venue)),  # null: no signal
                 "capital": capital.get(r["strategy"], 0.0),
                 "price": price,
                 "contribution": r["notional_usd"] / price if price else 0.0,
                 "net_target": total / price if price else 0.0,
-                "position": sum(q for (v, s), q in positions.items() if s == symbol),
+                "position": sum(
+                    q for (v, s), q in positions.items() if s == symbol and venue in (None, v)
+                ),
             }
         )
     owners = {
-        symbol: ",".join(sorted(set(group["strategy"])))
-        for (symbol,), group in net.filter(pl.col("notional_usd") != 0.0).group_by("instrument")
+        (symbol, venue): ",".join(sorted(set(group["strategy"])))
+        for (symbol, venue), group in net.filter(pl.col("notional_usd") != 0.0).group_by(
+            "instrument", "venue"
+        )
     }
     for o in routed.orders:
-        who = owners.get(o.instrument, "*")
+        who = owners.get((o.instrument, o.venue if o.leg >= PINNED_LEG else None), "*")
         if (account, o.client_order_id) in books.known_orders:
             continue  # this bar's order exists already (a retried run): reconciliation owns it
         if o.not_before > now:
@@ -230,9 +261,10 @@ def plan_account(
     for x in routed.dropped:
         if x.reason == "step remainder":
             continue  # less than one amount step: not worth a row per order
+        owner = owners.get((x.instrument, x.venue or None)) or owners.get((x.instrument, None))
         plan.denials.append(
-            _row(owners.get(x.instrument, "*"), account, x.venue or "*", x.instrument, "",
-                 x.amount, "dropped", x.reason)
+            _row(owner or "*", account, x.venue or "*", x.instrument, "", x.amount, "dropped",
+                 x.reason)
         )  # fmt: skip
     return plan
 

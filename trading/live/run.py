@@ -214,11 +214,22 @@ class TradingRun:
         self.parts.journal.append("decisions", [self.stamp(**r) for r in rows])
         self.report.decided, self.report.decisions = True, len(rows)
         stage = {x.strategy.name: x.deployment for x in self.parts.deployed}
+        venues: dict[tuple[str, str], list[str]] = {}  # (stage, symbol) -> venues listing it
+        for (kind, name), account in sorted(self.parts.accounts.items()):
+            for i in account.instruments:
+                venues.setdefault((kind, i.symbol), []).append(name)
         out = []
         for t in targets.iter_rows(named=True):
             dep = stage[t["strategy"]]
-            price = d.prices.get((t["venue"], t["symbol"]))
-            if (dep.stage, t["venue"]) not in self.parts.accounts or price is None:
+            # A venue-neutral target may trade on any venue of its stage listing the
+            # instrument; a pinned leg only on its own venue.
+            where = venues.get((dep.stage, t["symbol"]), [])
+            if t["venue"] is not None:
+                where = [v for v in where if v == t["venue"]]
+            price = next(
+                (p for v in where if (p := d.prices.get((v, t["symbol"]))) is not None), None
+            )
+            if price is None:
                 continue
             out.append(
                 Contribution(
@@ -234,17 +245,20 @@ class TradingRun:
         return out
 
     def _previous_attribution(self) -> pl.DataFrame:
-        """Each strategy's last attributed notional per account and instrument."""
-        last = self.parts.journal.read("net_targets").filter(pl.col("venue") == "*")
+        """Each strategy's last attributed notional per account and instrument (venue null)
+        or pinned leg (its venue)."""
+        last = self.parts.journal.read("net_targets")
         return (
             last.sort("bar", "at")
-            .unique(["strategy", "account", "symbol"], keep="last")
+            .unique(["strategy", "account", "symbol", "venue"], keep="last")
             .select(
                 "strategy",
                 "account",
                 pl.col("symbol").alias("instrument"),
+                pl.when(pl.col("venue") != "*").then(pl.col("venue")).alias("venue"),
                 (pl.col("contribution") * pl.col("price")).alias("notional_usd"),
             )
+            .sort("strategy", "account", "instrument", "venue", nulls_last=False)
         )
 
     def _spot_symbols(self, kind: str, venue: str) -> set[str]:

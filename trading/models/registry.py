@@ -3,6 +3,11 @@
 ``targets`` is exactly what the live side calls for the newest bar: it only needs the tail of
 the feature table (models are functions of features at the bar, and features carry their own
 history), so a live decision equals the backtest's decision for the same bar.
+
+A model targets canonical instruments (venue null: one exposure however many venues list it,
+placed by the router), unless it declares ``per_venue=True``: then every target is a leg pinned
+to its venue (cross-venue basis). A null weight is "no signal": the position is held, never
+closed; a zero weight is "be flat".
 """
 
 from __future__ import annotations
@@ -56,6 +61,7 @@ class Model:
     features: tuple[str, ...]
     sweep: Mapping[str, Sequence[Any]] = field(default_factory=dict)
     doc: str = ""
+    per_venue: bool = False  # targets are legs pinned to their venue, not canonical instruments
 
     @property
     def source(self) -> Path:
@@ -90,10 +96,12 @@ class Strategy:
         return hashlib.sha256(f"{self.model.name}:{text}".encode()).hexdigest()[:16]
 
     def targets(self, features: pl.DataFrame) -> pl.DataFrame:
-        """Target weights in [-1, 1] per instrument and bar, from the feature frame (in the
-        frame's row order when the model maps rows one to one, else sorted by venue, symbol
-        and ts). The model sees only the features it declares; a missing feature or a
-        malformed answer raises ``ModelError`` naming the strategy and the fix."""
+        """Target weights in [-1, 1] per instrument and bar, from the feature frame: venue null
+        (a canonical instrument) unless the model declares ``per_venue`` (every row a pinned
+        leg). A null or NaN weight is "no signal" and stays null (the position is held); the
+        rest is clipped. Rows keep the frame's order when the model maps rows one to one, else
+        are sorted by venue, symbol and ts. The model sees only the features it declares; a
+        missing feature or a malformed answer raises ``ModelError`` naming the fix."""
         missing = [f for f in self.model.features if f not in features.columns]
         if missing:
             raise ModelError(
@@ -105,32 +113,50 @@ class Strategy:
         if not isinstance(out, pl.DataFrame):
             raise ModelError(
                 f"model {self.model.name!r} returned {type(out).__name__}, not a polars "
-                "DataFrame with venue, symbol, ts, weight"
+                "DataFrame with symbol, ts, weight (and venue for per_venue models)"
             )
-        if "venue" not in out.columns:  # venue-neutral targets (research only, see README)
+        if "venue" not in out.columns:
             out = out.with_columns(venue=pl.lit(None, dtype=pl.String))
         absent = [c for c in TARGETS if c not in out.columns]
         if absent:
             raise ModelError(
                 f"model {self.model.name!r} returned a frame without {absent}; "
-                "return venue, symbol, ts, weight"
+                "return symbol, ts, weight (venue too for per_venue models)"
             )
         if not out.schema["weight"].is_numeric():
             raise ModelError(
                 f"model {self.model.name!r} returned weights of type {out.schema['weight']}; "
-                "return numbers in [-1, 1]"
+                "return numbers in [-1, 1] (null: no signal)"
             )
+        _check_venues(self.model, out)
         aligned = out.height == view.height and all(out[c].equals(view[c]) for c in _KEYS)
         if not aligned and out.select(pl.struct(*_KEYS).is_duplicated().any()).item():
             raise ModelError(
                 f"model {self.model.name!r} returned two weights for one instrument and bar; "
-                "return one row per (venue, symbol, ts)"
+                "return one row per (symbol, ts), or per (venue, symbol, ts) if per_venue"
             )
         clean = out.select(
             pl.col("venue").cast(pl.String), "symbol", "ts", pl.col("weight").cast(pl.Float64)
-        ).with_columns(pl.col("weight").fill_nan(None).fill_null(0.0).clip(-1.0, 1.0))
+        ).with_columns(pl.col("weight").fill_nan(None).clip(-1.0, 1.0))
         # A model that maps feature rows one to one keeps their order (no sort to pay for).
         return clean if aligned else clean.sort("venue", "symbol", "ts")
+
+
+def _check_venues(m: Model, out: pl.DataFrame) -> None:
+    """Venue-neutral models return venue null, per_venue models a venue on every row: a model
+    that pinned legs without saying so would hold one instrument once per venue."""
+    nulls = out["venue"].null_count()
+    if m.per_venue and nulls:
+        raise ModelError(
+            f"model {m.name!r} declares per_venue=True but returned {nulls} targets without a "
+            "venue; give every leg its venue (or drop per_venue and return canonical targets)"
+        )
+    if not m.per_venue and nulls < out.height:
+        raise ModelError(
+            f"model {m.name!r} returned targets pinned to venues; return one target per "
+            "instrument (venue null, e.g. with venue_neutral(...)), or declare "
+            "@model(..., per_venue=True) if its legs must trade on their venue"
+        )
 
 
 _REGISTRY: dict[str, Model] = {}
@@ -141,15 +167,25 @@ def model(
     params: type[Params],
     features: Sequence[str],
     sweep: Mapping[str, Sequence[Any]] | None = None,
+    per_venue: bool = False,
 ) -> Callable[[ModelFn], ModelFn]:
-    """Register a model function ``fn(features, params) -> frame[venue, symbol, ts, weight]``;
-    ``sweep`` lists parameter values to backtest besides the defaults."""
+    """Register a model function ``fn(features, params) -> frame[symbol, ts, weight]``, one
+    target per canonical instrument and bar (``venue_neutral`` builds it); with
+    ``per_venue=True`` the frame has a venue on every row, each a leg pinned to that venue
+    (``pinned_legs`` builds it). ``sweep`` lists parameter values to backtest besides the
+    defaults."""
 
     def register(fn: ModelFn) -> ModelFn:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"model {name!r} is registered twice; rename one")
         _REGISTRY[name] = Model(
-            name, params, fn, tuple(features), dict(sweep or {}), (fn.__doc__ or "").strip()
+            name,
+            params,
+            fn,
+            tuple(features),
+            dict(sweep or {}),
+            (fn.__doc__ or "").strip(),
+            per_venue,
         )
         return fn
 
@@ -211,26 +247,27 @@ def model_problems(feature_names: Collection[str]) -> dict[str, str]:
     return out
 
 
-def budget(expr: pl.Expr) -> pl.Expr:
-    """Scale a per-instrument signal so the weights at a bar sum to at most 1 in absolute value:
-    each instrument gets an equal share of the capital."""
-    return expr / pl.len().over("ts")
-
-
 def venue_neutral(features: pl.DataFrame, signal: pl.Expr) -> pl.DataFrame:
-    """One venue-neutral target per canonical instrument and bar (venue null): ``signal``,
-    computed on each venue's feature row, averaged over the venues that list the instrument,
-    then split equally across the instruments that have a signal at the bar (a null signal,
-    no opinion, takes no share). The backtest holds such a target as one exposure and splits
-    its orders across venues as the router does; the live run does not take them yet."""
-    rows = features.select("symbol", "ts", signal=signal)
-    return (
-        rows.group_by("symbol", "ts")
-        .agg(pl.col("signal").mean())
-        .select(
-            venue=pl.lit(None, dtype=pl.String),
-            symbol="symbol",
-            ts="ts",
-            weight=pl.col("signal") / pl.col("signal").count().over("ts"),
-        )
-    )
+    """One target per canonical instrument and bar (venue null). The features are first
+    averaged over the venues that list the instrument (nulls ignored), so ``signal`` — and
+    any cross-sectional rank in it — sees one row per instrument; then the weights at a bar are
+    split equally across the instruments that have a signal (a null signal, no opinion, takes
+    no share and stays null: the position is held)."""
+    values = [c for c in features.columns if c not in _KEYS]
+    canonical = features.group_by("symbol", "ts").agg(pl.col(values).mean())
+    rows = canonical.select("symbol", "ts", signal=signal)
+    return rows.select(
+        venue=pl.lit(None, dtype=pl.String),
+        symbol="symbol",
+        ts="ts",
+        weight=pl.col("signal") / pl.col("signal").count().over("ts"),
+    ).sort("symbol", "ts")
+
+
+def pinned_legs(features: pl.DataFrame, signal: pl.Expr) -> pl.DataFrame:
+    """Legs pinned to venues (for ``per_venue`` models): ``signal`` on each venue's feature row,
+    scaled so every instrument with a signal at the bar gets an equal share (each of its legs
+    up to that share; a hedged pair of legs is one share). A null signal stays null."""
+    rows = features.select("venue", "symbol", "ts", signal=signal)
+    instruments = pl.col("symbol").filter(pl.col("signal").is_not_null()).n_unique().over("ts")
+    return rows.select("venue", "symbol", "ts", weight=pl.col("signal") / instruments)

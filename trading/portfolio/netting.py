@@ -8,6 +8,12 @@ strategy owns of the net position, and of the costs of getting there, is kept as
 No signal is not zero: a strategy without a signal keeps what it held (its previous attributed
 notional, when given); an instrument on which nobody has a signal gets no target, so nothing
 trades it.
+
+Pinned legs: targets may carry a ``venue`` column. A row with a venue is a leg pinned to that
+venue (a cross-venue basis model); pinned legs net with the other strategies' legs on the same
+instrument and venue, apart from the venue-neutral target (venue null), and each such
+(instrument, venue) becomes its own parent order restricted to that venue. Without the column
+every target is venue-neutral and the outputs have no venue column.
 """
 
 from __future__ import annotations
@@ -39,6 +45,27 @@ class NetTargets:
     attribution: pl.DataFrame
 
 
+def keys(frame: pl.DataFrame) -> list[str]:
+    """The columns that name one strategy's target: strategy, instrument (and venue if the
+    frame pins legs)."""
+    return ["strategy", "instrument", *(["venue"] if "venue" in frame.columns else [])]
+
+
+def join_previous(frame: pl.DataFrame, previous: pl.DataFrame, column: str) -> pl.DataFrame:
+    """``frame`` with ``previous.notional_usd`` as ``column``, matched on the frame's keys (a
+    null venue matches a null venue: the venue-neutral holding)."""
+    on = keys(frame)
+    prev = previous.select(
+        pl.col("strategy").cast(pl.String),
+        pl.col("instrument").cast(pl.String),
+        (pl.col("venue") if "venue" in previous.columns else pl.lit(None))
+        .cast(pl.String)
+        .alias("venue"),
+        pl.col("notional_usd").cast(pl.Float64).alias(column),
+    ).select(*on, column)
+    return frame.join(prev, on=on, how="left", nulls_equal=True)
+
+
 def _validate(targets: pl.DataFrame, capital: Mapping[str, float]) -> pl.DataFrame:
     missing = [c for c in TARGETS if c not in targets.columns]
     if missing:
@@ -48,6 +75,7 @@ def _validate(targets: pl.DataFrame, capital: Mapping[str, float]) -> pl.DataFra
     frame = targets.select(
         pl.col("strategy").cast(pl.String),
         pl.col("instrument").cast(pl.String),
+        *([pl.col("venue").cast(pl.String)] if "venue" in targets.columns else []),
         pl.col("weight").cast(pl.Float64).fill_nan(None),
     )
     unknown = sorted(set(frame["strategy"].unique().to_list()) - set(capital))
@@ -65,7 +93,7 @@ def _validate(targets: pl.DataFrame, capital: Mapping[str, float]) -> pl.DataFra
         raise ValueError(
             f"weights outside [-1, 1]: {out_of_range.head(3).rows()}; clip them in the model"
         )
-    dupes = frame.group_by("strategy", "instrument").len().filter(pl.col("len") > 1)
+    dupes = frame.group_by(keys(frame)).len().filter(pl.col("len") > 1)
     if dupes.height:
         raise ValueError(
             f"a strategy targets an instrument twice: {dupes.head(3).rows()}; one row each"
@@ -78,9 +106,10 @@ def net_targets(
     capital: Mapping[str, float],
     previous: pl.DataFrame | None = None,
 ) -> NetTargets:
-    """One signed USD target per instrument: Σ over strategies of weight × capital, where a
-    null weight keeps the strategy's ``previous`` attributed notional (or nothing). The result
-    does not depend on the order of the rows or of the strategies."""
+    """One signed USD target per instrument (per instrument and venue for pinned legs): Σ over
+    strategies of weight × capital, where a null weight keeps the strategy's ``previous``
+    attributed notional (or nothing). The result does not depend on the order of the rows or
+    of the strategies."""
     frame = _validate(targets, capital)
     cap = pl.DataFrame(
         {"strategy": list(capital), "capital": [float(c) for c in capital.values()]},
@@ -88,12 +117,7 @@ def net_targets(
     )
     frame = frame.join(cap, on="strategy", how="left")
     if previous is not None:
-        prev = previous.select(
-            pl.col("strategy").cast(pl.String),
-            pl.col("instrument").cast(pl.String),
-            pl.col("notional_usd").cast(pl.Float64).alias("previous"),
-        )
-        frame = frame.join(prev, on=["strategy", "instrument"], how="left")
+        frame = join_previous(frame, previous, "previous")
     else:
         frame = frame.with_columns(pl.lit(None, pl.Float64).alias("previous"))
     owned = (
@@ -104,13 +128,15 @@ def net_targets(
             .alias("notional_usd")
         )
         .filter(pl.col("notional_usd").is_not_null())
-        .select("strategy", "instrument", "notional_usd")
-        .sort("instrument", "strategy")
+        .select(*keys(frame), "notional_usd")
+        .sort("instrument", *(["venue"] if "venue" in frame.columns else []), "strategy")
     )
-    net = owned.group_by("instrument", maintain_order=True).agg(pl.col("notional_usd").sum())
-    attribution = owned.join(net.rename({"notional_usd": "net"}), on="instrument").select(
-        "strategy",
-        "instrument",
+    parent = keys(frame)[1:]
+    net = owned.group_by(parent, maintain_order=True).agg(pl.col("notional_usd").sum())
+    attribution = owned.join(
+        net.rename({"notional_usd": "net"}), on=parent, nulls_equal=True
+    ).select(
+        *keys(frame),
         "notional_usd",
         pl.when(pl.col("net") != 0.0)
         .then(pl.col("notional_usd") / pl.col("net"))
@@ -126,10 +152,16 @@ def attribute_costs(
     """Each strategy's part of each instrument's trading cost (``costs``: instrument,
     cost_usd), in proportion to how much of the trade it caused: the size of its change in
     notional against ``previous``, or of its notional when there is no previous."""
-    now = attribution.select("strategy", "instrument", "notional_usd")
+    on = keys(attribution)
+    now = attribution.select(*on, "notional_usd")
     if previous is not None:
-        prev = previous.select("strategy", "instrument", pl.col("notional_usd").alias("prev"))
-        now = now.join(prev, on=["strategy", "instrument"], how="full", coalesce=True)
+        prev = previous.select(
+            *on[:2],
+            *([(pl.col("venue") if "venue" in previous.columns else pl.lit(None)).cast(pl.String)
+               .alias("venue")] if "venue" in on else []),
+            pl.col("notional_usd").alias("prev"),
+        )  # fmt: skip
+        now = now.join(prev, on=on, how="full", coalesce=True, nulls_equal=True)
         cause = (pl.col("notional_usd").fill_null(0.0) - pl.col("prev").fill_null(0.0)).abs()
     else:
         cause = pl.col("notional_usd").abs()
@@ -139,12 +171,11 @@ def attribute_costs(
     return (
         caused.join(costs.select("instrument", "cost_usd"), on="instrument", how="inner")
         .select(
-            "strategy",
-            "instrument",
+            *on,
             pl.when(pl.col("total") > 0.0)
             .then(pl.col("cost_usd") * pl.col("cause") / pl.col("total"))
             .otherwise(0.0)
             .alias("cost_usd"),
         )
-        .sort("instrument", "strategy")
+        .sort("instrument", *on[2:], "strategy")
     )

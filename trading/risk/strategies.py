@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from trading.portfolio.netting import join_previous
 from trading.risk.config import RiskConfig
 from trading.risk.states import Denial, States
 
@@ -24,13 +25,13 @@ def check_strategies(
     previous: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, list[Denial]]:
     """The targets as strategy states and limits allow them, and a denial per strategy
-    refused. ``previous``: the last attribution (strategy, instrument, notional_usd)."""
+    refused. ``previous``: the last attribution (strategy, instrument, notional_usd; venue
+    too when targets pin legs)."""
     states = States(limits.states)
     denials: list[Denial] = []
     weights = targets.with_columns(pl.col("weight").cast(pl.Float64).fill_nan(None))
     if previous is not None and previous.height:
-        prev = previous.select("strategy", "instrument", pl.col("notional_usd").alias("_prev"))
-        weights = weights.join(prev, on=["strategy", "instrument"], how="left")
+        weights = join_previous(weights, previous, "_prev")
     else:
         weights = weights.with_columns(pl.lit(None, pl.Float64).alias("_prev"))
     cap = pl.DataFrame(

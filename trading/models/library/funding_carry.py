@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from trading.models.registry import Params, budget, model
+from trading.models.registry import Params, model, venue_neutral
 
 
 class FundingCarryParams(Params):
@@ -16,8 +16,15 @@ class FundingCarryParams(Params):
     sweep={"threshold": [0.00005, 0.0003]},
 )
 def funding_carry(features: pl.DataFrame, p: FundingCarryParams) -> pl.DataFrame:
-    """Weight = -sign(carry) on perpetual swaps whose carry exceeds the threshold."""
+    """Weight = -sign(carry) on perpetual swaps whose carry (mean over the venues listing the
+    swap) exceeds the threshold, flat below it; spot and unknown carry: no signal."""
     carry = pl.col("funding_carry_72")
     perp = pl.col("symbol").str.contains(":", literal=True)
-    signal = pl.when(perp & (carry.abs() > p.threshold)).then(-carry.sign()).otherwise(0.0)
-    return features.select("venue", "symbol", "ts", weight=budget(signal))
+    signal = (
+        pl.when(~perp | carry.is_null())
+        .then(None)
+        .when(carry.abs() > p.threshold)
+        .then(-carry.sign())
+        .otherwise(0.0)
+    )
+    return venue_neutral(features, signal)

@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from trading.models.registry import Params, budget, model
+from trading.models.registry import Params, model, venue_neutral
 
 
 class MeanReversionParams(Params):
@@ -11,7 +11,8 @@ class MeanReversionParams(Params):
 
 @model("mean_reversion", MeanReversionParams, features=["zscore_48"], sweep={"entry": [1.5, 3.0]})
 def mean_reversion(features: pl.DataFrame, p: MeanReversionParams) -> pl.DataFrame:
-    """Weight = -z / entry where |z| exceeds entry, else flat."""
+    """Weight = -z / entry where |z| exceeds entry, else flat (z averaged over the venues);
+    unknown z: no signal."""
     z = pl.col("zscore_48")
-    signal = pl.when(z.abs() > p.entry).then(-z / p.entry).otherwise(0.0)
-    return features.select("venue", "symbol", "ts", weight=budget(signal.clip(-1.0, 1.0)))
+    signal = pl.when(z.abs() > p.entry).then(-z / p.entry).when(z.is_not_null()).then(0.0)
+    return venue_neutral(features, signal.clip(-1.0, 1.0))

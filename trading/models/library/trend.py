@@ -3,7 +3,7 @@ the move's strength in units of its own volatility."""
 
 import polars as pl
 
-from trading.models.registry import Params, budget, model
+from trading.models.registry import Params, model, venue_neutral
 
 
 class TrendParams(Params):
@@ -13,7 +13,13 @@ class TrendParams(Params):
 
 @model("trend", TrendParams, features=["ret_168", "vol_168"], sweep={"scale": [0.25, 1.0]})
 def trend(features: pl.DataFrame, p: TrendParams) -> pl.DataFrame:
-    """Weight = scale × (weekly return / weekly volatility), per instrument."""
+    """Weight = scale × (weekly return / weekly volatility), per instrument (both averaged over
+    its venues); flat below min_strength; unknown strength: no signal."""
     strength = pl.col("ret_168") / (pl.col("vol_168") * 168**0.5)
-    signal = pl.when(strength.abs() >= p.min_strength).then(strength * p.scale).otherwise(0.0)
-    return features.select("venue", "symbol", "ts", weight=budget(signal.clip(-1.0, 1.0)))
+    signal = (
+        pl.when(strength.abs() >= p.min_strength)
+        .then(strength * p.scale)
+        .when(strength.is_not_null())
+        .then(0.0)
+    )
+    return venue_neutral(features, signal.clip(-1.0, 1.0))

@@ -81,7 +81,7 @@ def run_research(
     from trading.backtest.markets import aligned_weights, plan_targets, row_index
     from trading.backtest.metrics import metrics
     from trading.backtest.report import build_report
-    from trading.backtest.setup import bad_regime, benchmark, settings
+    from trading.backtest.setup import bad_regimes, benchmark, settings
     from trading.backtest.stats import deflated_sharpe
     from trading.backtest.walkforward import folds, out_of_sample
     from trading.models.registry import ModelError, strategy
@@ -89,8 +89,8 @@ def run_research(
     features, version, market = load_market(lake, config)
     r = config.research
     trade = settings(config)
-    bench = benchmark(market)
-    regime = bad_regime(bench, max(1, round(r.bad_regime_days * market.bars_per_year / 365)))
+    bench = benchmark(market, config)
+    regime = bad_regimes(market, config)
     chosen_folds = folds(
         market.ts, r.walk_forward.in_sample_days, r.walk_forward.out_of_sample_days
     )
@@ -142,6 +142,7 @@ def run_research(
             "capital": trade.capital,
             "style": trade.style,
             "execution_delay_bars": trade.delay,
+            "execution_fill": trade.fill,
             "oos_sharpe": float(held_out.mean()) / spread * math.sqrt(market.bars_per_year)
             if spread > 0
             else 0.0,
@@ -157,6 +158,7 @@ def run_research(
                 "account": r.account_currency,
                 "style": trade.style,
                 "delay": trade.delay,
+                "fill": trade.fill,
             }
             report = build_report(s.name, market, result, row, bench, meta)
         return row, result.net.copy(), _frames(s.name, run_id, market, result, ts_utc), report

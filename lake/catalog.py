@@ -125,6 +125,7 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
     "capital": pl.Float64(),  # account currency
     "style": pl.String(),  # taker | maker
     "execution_delay_bars": pl.Int64(),
+    "execution_fill": pl.String(),  # close | open (null: written before the option existed)
     **{
         m: pl.Float64()
         for m in (
@@ -153,8 +154,8 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
             "funding",
             "borrow",
             "costs_bps",
-            # annualized: mean per-bar (strategy − BTC) over bars where BTC's trailing return
-            # is negative, × bars per year
+            # annualized: mean per-bar (strategy − BTC) over bars judged in a bad regime
+            # ([regimes], the regime report's definition), × bars per year
             "excess_return_bad_regimes",
         )
     },

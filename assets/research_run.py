@@ -100,7 +100,7 @@ def run_research(
     problems = problems or {}
     out = RunOutcome(features_version=version, window=(ts_utc[0], ts_utc[-1]))
     strategies = []
-    for name in names:
+    for name in dict.fromkeys(names):  # each strategy once: result keys unique by construction
         try:
             strategies.append(strategy(name))
         except KeyError as exc:
@@ -277,8 +277,12 @@ def _write(
     if out.rows:
         spec = catalog.research_metrics()
         lake.upsert(spec, pl.DataFrame(out.rows, schema=dict(spec.layout)))
-        lake.replace(catalog.research_equity(), pl.concat(equity_frames), "strategy")
-        lake.replace(catalog.research_trades(), pl.concat(trade_frames), "strategy")
+        # One row per strategy and bar, one per strategy, instrument and traded bar (_frames,
+        # strategies deduplicated above): unique by construction, so no key scan over millions.
+        equity = pl.concat(equity_frames)
+        lake.replace(catalog.research_equity(), equity, "strategy", keys_unique=True)
+        trades = pl.concat(trade_frames)
+        lake.replace(catalog.research_trades(), trades, "strategy", keys_unique=True)
     if out.walk_forward:
         spec = catalog.research_walk_forward()
         lake.upsert(spec, pl.DataFrame(out.walk_forward, schema=dict(spec.layout)))

@@ -90,7 +90,7 @@ def run_research(
     r = config.research
     trade = settings(config)
     bench = benchmark(market, config)
-    regime = bad_regimes(market, config)
+    regime = bad_regimes(market, config).astype(np.float64)
     chosen_folds = folds(
         market.ts, r.walk_forward.in_sample_days, r.walk_forward.out_of_sample_days
     )

@@ -226,9 +226,7 @@ def main() -> None:
         assert result.success
         from lake import catalog
 
-        run_rows = lake.scan(catalog.research_metrics()).filter(
-            pl.col("run_id") == result.run_id
-        )
+        run_rows = lake.scan(catalog.research_metrics()).filter(pl.col("run_id") == result.run_id)
         assert run_rows.collect().height == TOTAL
         closes = _closes(config, lake)
 

@@ -205,7 +205,7 @@ class ResearchConfig(_Frozen):
         if isinstance(data, dict) and "bad_regime_days" in data:
             raise ValueError(
                 "[research] bad_regime_days was removed: bad regimes have one definition, "
-                "[regimes] (bad = [\"bear\", \"crash\"], trend_days, trend_band, crash_vol), "
+                '[regimes] (bad = ["bear", "crash"], trend_days, trend_band, crash_vol), '
                 "shared by research's excess_return_bad_regimes and the regime report; delete "
                 "bad_regime_days and set the window in [regimes] trend_days instead"
             )

@@ -32,8 +32,7 @@ UNITS: Mapping[str, tuple[str, str]] = {
     "beta": ("beta vs BTC", "ratio"),
     "excess_return_bad_regimes": (
         "excess return over BTC in bad regimes",
-        "%/year: mean per-bar (strategy − BTC) over bars in a bad regime ([regimes]),"
-        " × bars/year",
+        "%/year: mean per-bar (strategy − BTC) over bars in a bad regime ([regimes]), × bars/year",
     ),
     "fees": ("fees", "% of equity, summed"),
     "slippage": ("spread + impact", "% of equity, summed"),

@@ -17,13 +17,13 @@ from numpy.typing import NDArray
 from lake import catalog
 from lake.ideas import IdeaBook
 from lake.store import Lake
+from trading.backtest.setup import regime_benchmark
 from trading.config import KeelConfig
 from trading.ideas.evidence import research_evidence, trailing_mask
 from trading.ideas.gates import ResearchEvidence
 from trading.portfolio.allocation import allocate
 from trading.portfolio.book import Book, analyse
-from trading.regimes.labels import lagged, regime_labels, simple_returns
-from trading.regimes.report import group_masks
+from trading.regimes.labels import bad_bars, simple_returns
 from trading.timeframes import timeframe_minutes
 
 Array = NDArray[np.float64]
@@ -61,15 +61,7 @@ def research_returns(lake: Lake, strategies: Sequence[str] | None = None) -> Ret
 
 def benchmark_close(lake: Lake, config: KeelConfig, ts: pl.Series) -> Array:
     """The benchmark's (BTC's) closes on the bars ``ts`` (NaN where it has none)."""
-    symbol = config.regimes.benchmark
-    venue = config.regimes.benchmark_venue or next(
-        (v.name for v in config.venues if symbol in v.instruments), None
-    )
-    if venue is None:
-        raise ValueError(
-            f"no configured venue lists the regime benchmark {symbol!r}; add it to a venue or "
-            "set [regimes] benchmark to a listed symbol"
-        )
+    venue, symbol = regime_benchmark(config)
     if ts.is_empty():
         return np.zeros(0)
     closes = (
@@ -186,7 +178,6 @@ def evidence_for(lake: Lake, config: KeelConfig, strategy: str) -> ResearchEvide
         return None
     per_day = 24 * 60 / timeframe_minutes(config.data.research_timeframe)
     close = benchmark_close(lake, config, returns.ts)
-    judged = lagged(regime_labels(close, per_day, config.regimes)[0])
     present = [m for m in others if m in returns.names]
     portfolio = None
     if present:
@@ -207,6 +198,6 @@ def evidence_for(lake: Lake, config: KeelConfig, strategy: str) -> ResearchEvide
         out_of_sample,
         portfolio,
         simple_returns(close),
-        group_masks(judged, config.regimes.bad)["bad"],
+        bad_bars(close, per_day, config.regimes),
         per_day,
     )

@@ -95,7 +95,7 @@ def run_research(
     from trading.backtest.markets import aligned_weights, plan_targets, row_index
     from trading.backtest.metrics import metrics
     from trading.backtest.report import build_report
-    from trading.backtest.setup import bad_regime, benchmark, settings
+    from trading.backtest.setup import bad_regimes, benchmark, settings
     from trading.backtest.stats import deflated_sharpe
     from trading.backtest.walkforward import folds, out_of_sample
     from trading.models.registry import ModelError, strategy
@@ -105,8 +105,8 @@ def run_research(
     features, version, market = load_market(lake, config, costs)
     r = config.research
     trade = settings(config)
-    bench = benchmark(market)
-    regime = bad_regime(bench, max(1, round(r.bad_regime_days * market.bars_per_year / 365)))
+    bench = benchmark(market, config)
+    regime = bad_regimes(market, config).astype(np.float64)
     chosen_folds = folds(
         market.ts, r.walk_forward.in_sample_days, r.walk_forward.out_of_sample_days
     )
@@ -116,7 +116,7 @@ def run_research(
     problems = problems or {}
     out = RunOutcome(features_version=version, window=(ts_utc[0], ts_utc[-1]))
     strategies = []
-    for name in names:
+    for name in dict.fromkeys(names):  # each strategy once: result keys unique by construction
         try:
             strategies.append(strategy(name))
         except KeyError as exc:
@@ -160,6 +160,7 @@ def run_research(
             "execution_delay_bars": trade.delay,
             "cost_calibration": costs.version,
             "cost_params": cost_params,
+            "execution_fill": trade.fill,
             "oos_sharpe": float(held_out.mean()) / spread * math.sqrt(market.bars_per_year)
             if spread > 0
             else 0.0,
@@ -175,6 +176,7 @@ def run_research(
                 "account": r.account_currency,
                 "style": trade.style,
                 "delay": trade.delay,
+                "fill": trade.fill,
             }
             report = build_report(s.name, market, result, row, bench, meta)
         return row, result.net.copy(), _frames(s.name, run_id, market, result, ts_utc), report
@@ -293,10 +295,13 @@ def _walk_forward(
 def _write_curves(
     lake: Lake, equity_frames: list[pl.DataFrame], trade_frames: list[pl.DataFrame]
 ) -> None:
-    """One chunk's per-bar equity and trades, replacing those strategies' earlier ones."""
+    """One chunk's per-bar equity and trades, replacing those strategies' earlier ones. One row
+    per strategy and bar, one per strategy, instrument and traded bar (``_frames``, strategies
+    deduplicated): unique by construction, so no key scan over millions of rows."""
     if equity_frames:
-        lake.replace(catalog.research_equity(), pl.concat(equity_frames), "strategy")
-        lake.replace(catalog.research_trades(), pl.concat(trade_frames), "strategy")
+        equity, trades = pl.concat(equity_frames), pl.concat(trade_frames)
+        lake.replace(catalog.research_equity(), equity, "strategy", keys_unique=True)
+        lake.replace(catalog.research_trades(), trades, "strategy", keys_unique=True)
 
 
 def _write(lake: Lake, out: RunOutcome, run_id: str, now: datetime) -> None:

@@ -127,6 +127,7 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
     "execution_delay_bars": pl.Int64(),
     "cost_calibration": pl.Int64(),  # live/cost_calibration version priced with; null: config
     "cost_params": pl.String(),  # JSON: per venue, half spread and impact used, and source
+    "execution_fill": pl.String(),  # close | open (null: written before the option existed)
     **{
         m: pl.Float64()
         for m in (
@@ -155,8 +156,8 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
             "funding",
             "borrow",
             "costs_bps",
-            # annualized: mean per-bar (strategy − BTC) over bars where BTC's trailing return
-            # is negative, × bars per year
+            # annualized: mean per-bar (strategy − BTC) over bars judged in a bad regime
+            # ([regimes], the regime report's definition), × bars per year
             "excess_return_bad_regimes",
         )
     },

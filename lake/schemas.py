@@ -79,14 +79,15 @@ def funding_rates_rules() -> list[Rule]:
 
 
 def failing_rules(df: pl.DataFrame, rules: Sequence[Rule], key: Sequence[str]) -> list[str]:
-    """Names of the rules (and the key's uniqueness) that some row breaks, in one pass."""
-    if df.is_empty():
+    """Names of the rules (and the key's uniqueness, unless ``key`` is empty) that some row
+    breaks, in one pass."""
+    if df.is_empty() or not (rules or key):
         return []
     verdict = df.select(
         *[r.expr.fill_null(False).all().alias(f"r{i}") for i, r in enumerate(rules)],
-        (~pl.struct(list(key)).is_duplicated().any()).alias("unique"),
+        *([(~pl.struct(list(key)).is_duplicated().any()).alias("unique")] if key else []),
     ).row(0)
-    names = [r.name for r in rules] + [f"unique {tuple(key)}"]
+    names = [r.name for r in rules] + ([f"unique {tuple(key)}"] if key else [])
     return [name for name, ok in zip(names, verdict, strict=True) if not ok]
 
 

@@ -84,10 +84,13 @@ class Lake:
 
     # ------------------------------------------------------------------ validation
 
-    def validate(self, spec: TableSpec, df: pl.DataFrame) -> pl.DataFrame:
+    def validate(
+        self, spec: TableSpec, df: pl.DataFrame, *, keys_unique: bool = False
+    ) -> pl.DataFrame:
         """Cast to the table layout and check every rule in one pass; on a failure, run the
         pandera schema (on the eager frame: pandera checks data only on DataFrames) to raise
-        with the rows that break each rule."""
+        with the rows that break each rule. ``keys_unique``: the caller builds keys unique by
+        construction (tested where it builds them), so the key scan is skipped."""
         from lake.admission import admission_problems
         from lake.schemas import failing_rules
 
@@ -101,7 +104,7 @@ class Lake:
             raise SchemaViolationError(
                 spec.name, f"wrong columns or types: {exc}", pl.DataFrame()
             ) from None
-        failed = failing_rules(conformed, spec.rules(), spec.key)
+        failed = failing_rules(conformed, spec.rules(), () if keys_unique else spec.key)
         if failed:
             self._report(spec, conformed, failed)
         return conformed
@@ -220,13 +223,17 @@ class Lake:
         self._tables[uri] = DeltaTable(uri, storage_options=self.storage_options)
         return self._tables[uri]
 
-    def replace(self, spec: TableSpec, df: pl.DataFrame, column: str) -> WriteResult:
+    def replace(
+        self, spec: TableSpec, df: pl.DataFrame, column: str, *, keys_unique: bool = False
+    ) -> WriteResult:
         """Validate, then atomically replace every row whose ``column`` value appears in ``df``
         (a predicate overwrite): for results that are recomputed whole, such as a strategy's
-        equity curve, where rows the new result lacks must go too."""
+        equity curve, where rows the new result lacks must go too. ``keys_unique`` as in
+        ``validate``: for frames whose keys are unique by construction (millions of research
+        trades, where the scan costs more than the write)."""
         from deltalake import write_deltalake
 
-        data = self.validate(spec, df)
+        data = self.validate(spec, df, keys_unique=keys_unique)
         values = data.get_column(column).unique().sort().to_list()
         if not values:
             return WriteResult(spec.name, self.version(spec), 0, 0, 0, None, None)

@@ -190,14 +190,28 @@ class ResearchConfig(_Frozen):
     )
     style: Literal["taker", "maker"] = "taker"
     execution_delay_bars: int = Field(default=0, ge=0, le=24, description="bars decision→fill")
+    execution_fill: Literal["close", "open"] = Field(
+        default="close", description="fill at the decision bar's close, or at the next open"
+    )
     rebalance_band: float = Field(
         default=0.001, ge=0, le=0.5, description="drift (fraction of equity) left untraded"
     )
     spot_borrow_rate: float = Field(default=0.10, ge=0, le=5, description="annual, spot shorts")
     liquidity_days: int = Field(default=30, ge=1, description="trailing ADV and volatility window")
-    bad_regime_days: int = Field(default=30, ge=1, description="BTC's trailing return window")
     walk_forward: WalkForwardConfig = WalkForwardConfig()
     calibration: CostCalibrationConfig = CostCalibrationConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed_keys_say_what_replaced_them(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "bad_regime_days" in data:
+            raise ValueError(
+                "[research] bad_regime_days was removed: bad regimes have one definition, "
+                '[regimes] (bad = ["bear", "crash"], trend_days, trend_band, crash_vol), '
+                "shared by research's excess_return_bad_regimes and the regime report; delete "
+                "bad_regime_days and set the window in [regimes] trend_days instead"
+            )
+        return data
 
 
 class KeelConfig(_Frozen):

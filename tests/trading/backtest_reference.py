@@ -76,18 +76,51 @@ def reference_equity(
             and math.isfinite(conversion[t, i])
         )
 
+    at_open = settings.fill == "open"
+    opens = market.open if at_open else None
+
+    def opened(t: int, i: int) -> float:
+        """The price a fill at the open of bar t gets: its open, else its mark."""
+        assert opens is not None
+        return float(opens[t, i]) if math.isfinite(opens[t, i]) else marks[t][i]
+
+    def split(t: int, i: int) -> tuple[float, float]:
+        """The move before a fill for bar t, and the return after it."""
+        if not at_open:
+            return 0.0, ret(t, i)
+        if not (math.isfinite(marks[t - 1][i]) and math.isfinite(opened(t, i))):
+            return 0.0, 0.0
+        return opened(t, i) / marks[t - 1][i] - 1.0, marks[t][i] / opened(t, i) - 1.0
+
+    def fills(t: int, i: int) -> bool:
+        """Whether an order for bar t can fill: at the close of t-1, or at the open of t
+        (an open exists, liquidity and conversion known at the close of t-1)."""
+        if not at_open:
+            return tradable(t - 1, i)
+        assert opens is not None
+        return (
+            math.isfinite(opens[t, i])
+            and math.isfinite(adv[t - 1][i])
+            and adv[t - 1][i] > 0
+            and math.isfinite(vol[t - 1][i])
+            and math.isfinite(conversion[t - 1, i])
+        )
+
     held = [0.0] * n
     equity, out, alive = 1.0, [1.0], True
     for t in range(1, bars):
-        position = list(held)
+        moves = [split(t, i) for i in range(n)]
+        carried = sum(held[i] * moves[i][0] for i in range(n))  # earned before the fill
+        opening = 1.0 + carried  # equity at the fill, per unit of the last close's
+        position = [held[i] * (1.0 + moves[i][0]) for i in range(n)]
         cost = 0.0
         source = t - 1 - settings.delay
         for k, columns in enumerate(links if source >= 0 and alive else []):
             target = float(weights[source, k])
             if not math.isfinite(target):
                 continue  # no signal: hold
-            order = target - sum(held[i] for i in columns)
-            if order == 0.0 or (abs(order) < settings.band and target != 0.0):
+            order = target * opening - sum(position[i] for i in columns)
+            if order == 0.0 or (abs(order) < settings.band * opening and target != 0.0):
                 continue
             scale = equity * settings.capital
             legs = [(columns[0], order)]
@@ -98,7 +131,7 @@ def reference_equity(
                     np.array([c.maker_fee[i] if maker else c.taker_fee[i] for i in columns]),
                     np.array([0.0 if maker else c.half_spread_bps[i] for i in columns]),
                     np.array([0.0 if maker else c.impact_k[i] for i in columns]),
-                    np.array([adv[t - 1][i] if tradable(t - 1, i) else math.nan for i in columns]),
+                    np.array([adv[t - 1][i] if fills(t, i) else math.nan for i in columns]),
                     np.array([vol[t - 1][i] for i in columns]),
                     shares,
                 )
@@ -108,9 +141,9 @@ def reference_equity(
                 ]
             for i, trade in legs:
                 notional = abs(trade) * scale
-                price = marks[t - 1][i] * conversion[t - 1, i]
+                price = (opened(t, i) if at_open else marks[t - 1][i]) * conversion[t - 1, i]
                 ok = (
-                    tradable(t - 1, i)
+                    fills(t, i)
                     and notional >= c.min_notional[i] * conversion[t - 1, i]
                     and notional >= c.min_amount[i] * price
                     and notional > 0
@@ -126,9 +159,9 @@ def reference_equity(
                 rate = cost_rate(notional, venue, adv[t - 1][i], vol[t - 1][i], settings.style)
                 cost += abs(trade) * rate
                 position[i] += trade
-        net = -cost
+        net = carried - cost
         for i in range(n):
-            net += position[i] * ret(t, i)
+            net += position[i] * moves[i][1]
             net -= position[i] * market.funding[t, i]
             if c.spot[i] and position[i] < 0:
                 net -= -position[i] * market.borrow_rate / market.bars_per_year
@@ -139,7 +172,7 @@ def reference_equity(
         equity *= 1.0 + net
         out.append(equity)
         held = (
-            [p * (1.0 + ret(t, i)) / (1.0 + net) for i, p in enumerate(position)]
+            [p * (1.0 + moves[i][1]) / (1.0 + net) for i, p in enumerate(position)]
             if alive
             else [0.0] * n
         )

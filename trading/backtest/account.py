@@ -23,6 +23,7 @@ Array = NDArray[np.float64]
 
 def _leg_py(
     t: int,
+    row: int,
     c: int,
     q: float,
     notional: float,
@@ -41,14 +42,15 @@ def _leg_py(
     paid: Array,
 ) -> None:
     """Send one order of ``q`` (fraction of equity, ``notional`` in the account currency) on
-    column ``c`` at the close of bar t-1 if the market allows it; add its fee, spread + impact
-    and size to ``paid``."""
+    column ``c`` before bar t (``tradable``, ``price`` and ``min_notional`` read at ``row``:
+    the close of bar t-1 or the open of bar t) if the market allows it; add its fee, spread +
+    impact and size to ``paid``."""
     size = abs(q)
     if not (
         size > 0.0
-        and tradable[t - 1, c]
-        and notional >= min_notional[t - 1, c]
-        and notional >= min_amount[c] * price[t - 1, c]
+        and tradable[row, c]
+        and notional >= min_notional[row, c]
+        and notional >= min_amount[c] * price[row, c]
     ):
         return
     if maker:
@@ -65,6 +67,7 @@ def _leg_py(
 def _account_py(
     target: Array,
     groups: NDArray[np.int64],
+    gap: Array,
     returns: Array,
     funding: Array,
     borrow: Array,
@@ -81,11 +84,15 @@ def _account_py(
     capital: float,
     delay: int,
     band: float,
+    shift: int,
     positions: Array,
     trades: Array,
     series: Array,
 ) -> None:
-    """The account, bar by bar: orders towards each target, then the bar's P&L."""
+    """The account, bar by bar: orders towards each target, then the bar's P&L. Orders of bar
+    t fill after ``gap[t]`` (0 when filling at the close of bar t-1; the move from that close
+    to bar t's open when filling at the open), and the position then earns ``returns[t]``;
+    ``shift`` is 1 when the market's fill rows are the previous close, 0 for the open."""
     bars, n = returns.shape
     count, width = groups.shape
     held = np.zeros(n)
@@ -98,9 +105,14 @@ def _account_py(
     series[6, 0] = 1.0
     for t in range(1, bars):
         source = t - 1 - delay
+        row = t - shift
         paid[:] = 0.0
+        opening = 1.0  # equity at the fill, per unit of the last close's
+        carried = 0.0  # the held positions' P&L before the fill
         for c in range(n):
-            positions[t, c] = held[c]
+            carried += held[c] * gap[t, c]
+            positions[t, c] = held[c] * (1.0 + gap[t, c])
+        opening += carried
         if source >= 0 and alive:
             for j in range(count):
                 w = target[source, j]
@@ -112,16 +124,17 @@ def _account_py(
                     c = groups[j, m]
                     if c < 0:
                         break
-                    current += held[c]
+                    current += positions[t, c]
                     legs += 1
-                order = w - current
-                if order == 0.0 or legs == 0 or (abs(order) < band and w != 0.0):
+                order = w * opening - current
+                if order == 0.0 or legs == 0 or (abs(order) < band * opening and w != 0.0):
                     continue  # nothing to do, or a drift inside the rebalancing band
                 scale = wealth * capital
                 if legs == 1:
                     c = groups[j, 0]
                     _leg(
                         t,
+                        row,
                         c,
                         order,
                         abs(order) * scale,
@@ -145,7 +158,7 @@ def _account_py(
                     g_fee[m] = fee[c]
                     g_spread[m] = 0.0 if maker else spread[c]
                     g_k[m] = 0.0 if maker else k[c]
-                    g_adv[m] = adv[t - 1, c] if tradable[t - 1, c] else math.nan
+                    g_adv[m] = adv[t - 1, c] if tradable[row, c] else math.nan
                     g_vol[m] = vol[t - 1, c]
                 _split(
                     abs(order) * scale,
@@ -162,6 +175,7 @@ def _account_py(
                         c = groups[j, m]
                         _leg(
                             t,
+                            row,
                             c,
                             sign * shares[m] / scale,
                             shares[m],
@@ -179,7 +193,7 @@ def _account_py(
                             positions,
                             paid,
                         )
-        gross = 0.0
+        gross = carried
         paid_funding = 0.0
         paid_borrow = 0.0
         exposure = 0.0

@@ -40,7 +40,7 @@ def backtest_many(
     where ``weights[i]()`` raises or returns a matrix of the wrong shape, the outcome is a
     ``StrategyError`` naming the reason. Each result is reduced inside its worker and then
     dropped, so memory holds a few strategies' matrices at a time."""
-    market.prepare()  # cached matrices computed once, not raced for by the workers
+    market.prepare(settings.fill if settings else "close")  # computed once, not raced for
     shape = market.close.shape
 
     def one(i: int) -> T | StrategyError:

@@ -3,8 +3,12 @@ core (the compiled loop releases the GIL).
 
 Rules (the per-bar reference loop in the tests follows the same ones):
 - Timing: the weight decided at the close of bar t is traded at the close of bar
-  t + ``delay`` and held through the next bar. A NaN or infinite weight is "no signal": no
-  order, the position is held (drifting with prices), never closed.
+  t + ``delay`` and held through the next bar (``fill="close"``), or at the open of bar
+  t + 1 + ``delay`` (``fill="open"``: one bar of latency; the position held until then earns
+  the move from the close to that open, the new one the move from the open to the close; the
+  order's size, minimums and liquidity are judged with what is known at the open: that open
+  price, and volume, volatility and conversion rates up to the close before). A NaN or infinite
+  weight is "no signal": no order, the position is held (drifting with prices), never closed.
 - Positions are fractions of the current equity. Between trades they drift with prices, and
   trading back to the target after a drift is a trade like any other, charged in full.
 - An instrument is traded only at the close of a bar in which it traded and whose liquidity
@@ -51,11 +55,12 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """How the backtest trades: capital (account currency), execution style and delay."""
+    """How the backtest trades: capital (account currency), execution style, fill and delay."""
 
     capital: float = 100_000.0
     style: Literal["taker", "maker"] = "taker"
     delay: int = 0  # bars between the decision and the fill
+    fill: Literal["close", "open"] = "close"  # at the decision bar's close or the next open
     band: float = 0.0  # orders smaller than this fraction of equity wait, unless closing
 
 
@@ -64,7 +69,7 @@ class Result:
     """One backtest: per-bar series and cost breakdown, as fractions of equity."""
 
     positions: Array  # bars × instruments, held through the bar (fraction of equity)
-    trades: Array  # bars × instruments, traded at the previous close
+    trades: Array  # bars × instruments, traded at the previous close (or this bar's open)
     gross: Array  # bars: Σ position × return
     fees: Array
     slippage: Array  # half spread + impact
@@ -95,7 +100,8 @@ def run(
             f"{bars} bars and the plan has {links.shape[0]} targets; align them with "
             "weights_matrix or plan_targets"
         )
-    market.prepare()
+    market.prepare(s.fill)
+    gap, returns, tradable, price, min_notional, shift = market.fill_rows(s.fill)
     c = market.costs
     maker = s.style == "maker"
     positions, trades = np.zeros((bars, n)), np.zeros((bars, n))
@@ -104,12 +110,13 @@ def run(
     account(
         target,
         links,
-        market.returns_c,
+        gap,
+        returns,
         market.funding_c,
         market.borrow,
-        market.tradable_c,
-        market.price_c,
-        market.min_notional_c,
+        tradable,
+        price,
+        min_notional,
         c.min_amount,
         market.adv_c,
         market.daily_vol_c,
@@ -120,6 +127,7 @@ def run(
         float(s.capital),
         int(s.delay),
         float(s.band),
+        shift,
         positions,
         trades,
         series,

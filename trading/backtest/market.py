@@ -60,6 +60,7 @@ class Market:
     quote_rate: Array | None = None  # account currency per quote unit, bars × instruments
     borrow_rate: float = 0.0  # annual rate spot shorts pay
     liquidity_days: float = 30.0  # trailing window of the volume and volatility estimates
+    open: Array | None = None  # the bar's first price; needed to fill at the open
 
     @property
     def bars_per_day(self) -> float:
@@ -85,6 +86,53 @@ class Market:
         with np.errstate(divide="ignore", invalid="ignore"):
             out[1:] = marks[1:] / marks[:-1] - 1.0
         out[~np.isfinite(out)] = 0.0
+        return out
+
+    @cached_property
+    def open_marks(self) -> Array:
+        """The price a fill at the open of each bar gets: the bar's open, else (no open
+        recorded, or no trade in the bar) its mark, so the whole move lands before the fill."""
+        if self.open is None:
+            raise ValueError(
+                "filling at the open needs open prices: build the market with market_from_frames "
+                "from candles that have an open column, or fill at the close"
+            )
+        opened = np.asarray(self.open, dtype=np.float64)
+        return np.where(np.isfinite(opened), opened, self.marks)
+
+    @cached_property
+    def gap_returns(self) -> Array:
+        """From the previous mark to this bar's open: what a position held until a fill at the
+        open earns (0 where a return is undefined, as in ``returns``)."""
+        out = np.zeros_like(self.marks)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[1:] = self.open_marks[1:] / self.marks[:-1] - 1.0
+        out[~np.isfinite(out) | self._unmarked] = 0.0
+        return out
+
+    @cached_property
+    def intra_returns(self) -> Array:
+        """From this bar's open to its mark: what a position filled at the open earns."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.asarray(self.marks / self.open_marks - 1.0, dtype=np.float64)
+        out[~np.isfinite(out) | self._unmarked] = 0.0
+        return out
+
+    @cached_property
+    def _unmarked(self) -> NDArray[np.bool_]:
+        """Bars without a mark before them (no return to earn yet)."""
+        out = np.ones(self.marks.shape, dtype=bool)
+        out[1:] = ~np.isfinite(self.marks[:-1])
+        return out
+
+    @cached_property
+    def tradable_open(self) -> NDArray[np.bool_]:
+        """Bars at whose open an instrument can be traded: it has an open, and its liquidity
+        and the conversion rate are known at the close before."""
+        opened = np.isfinite(self.open_marks) & np.isfinite(np.asarray(self.open, np.float64))
+        known = np.isfinite(self.adv) & (self.adv > 0) & np.isfinite(self.daily_vol)
+        out = np.zeros_like(self.tradable)
+        out[1:] = opened[1:] & (known & np.isfinite(self.rates))[:-1]
         return out
 
     @cached_property
@@ -156,6 +204,35 @@ class Market:
     def daily_vol_c(self) -> Array:
         return np.ascontiguousarray(self.daily_vol)
 
+    def fill_rows(self, fill: str) -> tuple[Array, Array, NDArray[np.bool_], Array, Array, int]:
+        """What the compiled account reads for fills at ``fill`` ("close" of bar t-1 or
+        "open" of bar t): the move before the fill, the return after it, and tradability, price
+        and minimum notional at the fill (row t-1 for the close, row t for the open)."""
+        if fill == "close":
+            no_gap = self._no_gap
+            return no_gap, self.returns_c, self.tradable_c, self.price_c, self.min_notional_c, 1
+        if fill == "open":
+            return self._open_rows
+        raise ValueError(f"fill {fill!r} is unknown; use 'close' or 'open'")
+
+    @cached_property
+    def _no_gap(self) -> Array:
+        return np.zeros_like(self.returns_c)
+
+    @cached_property
+    def _open_rows(self) -> tuple[Array, Array, NDArray[np.bool_], Array, Array, int]:
+        rates = np.empty_like(self.rates)
+        rates[0] = np.nan
+        rates[1:] = self.rates[:-1]  # the conversion known at the close before the open
+        return (
+            np.ascontiguousarray(self.gap_returns),
+            np.ascontiguousarray(self.intra_returns),
+            np.ascontiguousarray(self.tradable_open),
+            np.ascontiguousarray(self.open_marks * rates),
+            np.ascontiguousarray(self.costs.min_notional * rates),
+            0,
+        )
+
     @property
     def _window(self) -> int:
         return max(1, round(self.liquidity_days * self.bars_per_day))
@@ -164,10 +241,10 @@ class Market:
     def _min_bars(self) -> int:
         return max(1, min(self._window, round(self.bars_per_day)))
 
-    def prepare(self) -> None:
+    def prepare(self, fill: str = "close") -> None:
         """Compute every cached matrix now (before worker threads share the market)."""
         _ = (self.returns_c, self.funding_c, self.tradable_c, self.price_c, self.borrow)
-        _ = (self.min_notional_c, self.adv_c, self.daily_vol_c)
+        _ = (self.min_notional_c, self.adv_c, self.daily_vol_c, self.fill_rows(fill))
 
 
 def _trailing_mean(x: Array, window: int, min_count: int) -> Array:

@@ -66,6 +66,7 @@ def market_from_frames(
     if instruments is not None and not instruments.is_empty():
         table = {(r["venue"], r["symbol"]): r for r in instruments.iter_rows(named=True)}
     close = wide(long, "close", None)
+    opened = wide(long, "open", None) if "open" in long.columns else None
     quotes = [_quote(symbol, table.get((venue, symbol))) for venue, symbol in listed]
     rate = np.ones_like(close)
     for i, quote in enumerate(quotes):
@@ -82,6 +83,7 @@ def market_from_frames(
         quote_rate=rate,
         borrow_rate=borrow_rate,
         liquidity_days=liquidity_days,
+        open=opened,
     )
 
 

@@ -32,8 +32,7 @@ UNITS: Mapping[str, tuple[str, str]] = {
     "beta": ("beta vs BTC", "ratio"),
     "excess_return_bad_regimes": (
         "excess return over BTC in bad regimes",
-        "%/year: mean per-bar (strategy − BTC) over bars where BTC's trailing return < 0,"
-        " × bars/year",
+        "%/year: mean per-bar (strategy − BTC) over bars in a bad regime ([regimes]), × bars/year",
     ),
     "fees": ("fees", "% of equity, summed"),
     "slippage": ("spread + impact", "% of equity, summed"),
@@ -151,7 +150,7 @@ def build_report(
         f"**{name}** · {str(ts[0])[:16]} → {str(ts[-1])[:16]} UTC · run `{meta.get('run_id')}` "
         f"· features v{meta.get('features_version')} · capital {meta.get('capital', 0):,.0f} "
         f"{meta.get('account', '')} · {meta.get('style', 'taker')} orders, "
-        f"delay {meta.get('delay', 0)} bars"
+        f"filled at the {meta.get('fill', 'close')}, delay {meta.get('delay', 0)} bars"
     )
     sections: list[tuple[str, str]] = [
         ("Metrics", _table(["metric", "value", "unit"], rows)),

@@ -1,5 +1,5 @@
 """Everything a research run takes from config: venue cost parameters, capital and trading
-settings, the market built from lake frames, the BTC benchmark and its bad regimes."""
+settings, the market built from lake frames, the BTC benchmark and the bad-regime bars."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from collections.abc import Mapping
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from trading.backtest.engine import Array, Market, Settings
 from trading.backtest.markets import market_from_frames
 from trading.config import KeelConfig
 from trading.costs import VenueCosts
+from trading.regimes.labels import bad_bars
 
 
 def venue_costs(
@@ -41,10 +43,14 @@ def venue_costs(
 
 
 def settings(config: KeelConfig) -> Settings:
-    """Capital, execution style and delay from ``[research]``."""
+    """Capital, execution style, fill and delay from ``[research]``."""
     r = config.research
     return Settings(
-        capital=r.capital, style=r.style, delay=r.execution_delay_bars, band=r.rebalance_band
+        capital=r.capital,
+        style=r.style,
+        delay=r.execution_delay_bars,
+        band=r.rebalance_band,
+        fill=r.execution_fill,
     )
 
 
@@ -72,9 +78,13 @@ def research_market(
     )
 
 
-def benchmark(market: Market) -> Array:
-    """Per-bar returns of BTC buy-and-hold: BTC spot against the account currency on the first
-    venue that lists it, else any BTC market; zeros if none is loaded."""
+def benchmark(market: Market, config: KeelConfig | None = None) -> Array:
+    """Per-bar returns of BTC buy-and-hold: the regime benchmark (``[regimes]``) when the
+    market holds it, else BTC spot against the account currency on the first venue that
+    lists it, else any BTC market; zeros if none is loaded."""
+    key = _regime_key(config) if config is not None else None
+    if key is not None and key in market.instruments:
+        return np.asarray(market.returns[:, market.instruments.index(key)], dtype=np.float64)
     symbols = [s for _, s in market.instruments]
     ranked = sorted(
         (i for i, s in enumerate(symbols) if s.startswith("BTC/")),
@@ -85,11 +95,33 @@ def benchmark(market: Market) -> Array:
     return np.asarray(market.returns[:, ranked[0]], dtype=np.float64)
 
 
-def bad_regime(benchmark_returns: Array, bars: int) -> Array:
-    """1.0 at bars where the benchmark's trailing ``bars``-bar return (up to the bar before,
-    known at the decision) is negative, else 0.0."""
-    growth = np.log1p(np.maximum(benchmark_returns, -0.999999))
-    trailing = np.convolve(growth, np.ones(bars), mode="full")[: len(growth)]
-    known = np.zeros_like(trailing)
-    known[1:] = trailing[:-1]
-    return (known < 0.0).astype(np.float64)
+def regime_benchmark(config: KeelConfig) -> tuple[str, str]:
+    """The (venue, symbol) whose closes label regimes: ``[regimes] benchmark`` on
+    ``benchmark_venue``, else on the first configured venue listing it."""
+    key = _regime_key(config)
+    if key is None:
+        symbol = config.regimes.benchmark
+        raise ValueError(
+            f"no configured venue lists the regime benchmark {symbol!r}; add it to a venue or "
+            "set [regimes] benchmark to a listed symbol"
+        )
+    return key
+
+
+def _regime_key(config: KeelConfig) -> tuple[str, str] | None:
+    symbol = config.regimes.benchmark
+    venue = config.regimes.benchmark_venue or next(
+        (v.name for v in config.venues if symbol in v.instruments), None
+    )
+    return None if venue is None else (venue, symbol)
+
+
+def bad_regimes(market: Market, config: KeelConfig) -> NDArray[np.bool_]:
+    """Bars whose return was earned in a bad regime, by the regime report's definition
+    (``[regimes]``, ``labels.bad_bars``) on the regime benchmark's closes; none when the
+    market does not hold the benchmark."""
+    key = _regime_key(config)
+    if key is None or key not in market.instruments:
+        return np.zeros(len(market.ts), dtype=bool)
+    close = market.close[:, market.instruments.index(key)]
+    return bad_bars(close, market.bars_per_day, config.regimes)

@@ -105,6 +105,16 @@ def lagged(labels: NDArray[np.str_]) -> NDArray[np.str_]:
     return out
 
 
+def bad_bars(
+    close: NDArray[np.float64], bars_per_day: float, config: RegimeConfig
+) -> NDArray[np.bool_]:
+    """The bars whose return was earned in a bad regime (``config.bad``, judged by the label
+    of the bar before): the one definition research's ``excess_return_bad_regimes``, the
+    regime report and the ideas gate share."""
+    judged = lagged(regime_labels(close, bars_per_day, config)[0])
+    return np.isin(judged, list(config.bad))
+
+
 def regime_frame(
     ts: pl.Series, close: NDArray[np.float64], bars_per_day: float, config: RegimeConfig
 ) -> pl.DataFrame:

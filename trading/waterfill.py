@@ -10,31 +10,48 @@ style (a venue may offer a maker and a taker option). Option ``i`` costs, for ``
 
 (linear fee/spread/points, square-root impact, a reward for the volume that reaches the next fee
 tier). Each is convex, so the optimum equalizes marginal costs (water-filling): find the common
-marginal cost λ by bisection, every option taking the most whose marginal cost is at most λ.
+marginal cost λ by a bracketed root search, every option taking the most whose marginal cost is
+at most λ.
 Options of one venue share that venue's capacity: a venue whose options would take more than its
 capacity is filled to it, and its options share it at their own equal marginal cost. Options
 whose marginal costs tie (linear venues at the same rate) share the volume in proportion to
 what they can take.
 
-Plain loops over arrays, marked ``register_jitable``: callable from Python as they are and
-compiled inline by numba when a compiled function calls them.
+Plain loops, run as plain Python by the router on lists and compiled inline by numba when the
+backtest's compiled account calls them (``compilable`` registers them). A trading run is a fresh
+process: importing numba and loading its compiler there would cost more (1–4 s) than routing a
+bar's parents in Python, so nothing here imports numba. Scratch space comes from
+``_zeros``/``_indices``: lists in Python, arrays when compiled.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import MutableSequence
 
 import numpy as np
-from numba.extending import register_jitable
 from numpy.typing import NDArray
 
-Array = NDArray[np.float64]
-Index = NDArray[np.int64]
+Array = NDArray[np.float64] | MutableSequence[float]
+Index = NDArray[np.int64] | MutableSequence[int]
+
+
+def _zeros(n: int) -> list[float]:
+    """``n`` zeros to write into (a list in Python, an array when compiled)."""
+    return [0.0] * n
+
+
+def _indices(n: int) -> list[int]:
+    """``n`` integer slots to write into (a list in Python, an array when compiled)."""
+    return [0] * n
+
 
 _ITERATIONS = 100
+# The search stops once λ is known to this relative precision, or the USD taken to this share.
+_TOLERANCE = 1e-13
 
 
-@register_jitable  # type: ignore[misc]
 def _inverse(lam: float, base: float, b: float) -> float:
     """The largest x whose marginal cost ``base + 1.5·b·sqrt(x)`` is at most ``lam``."""
     if lam < base:
@@ -45,7 +62,6 @@ def _inverse(lam: float, base: float, b: float) -> float:
     return root * root
 
 
-@register_jitable  # type: ignore[misc]
 def _take(lam: float, a: float, b: float, tier: float, gap: float) -> float:
     """The largest leg of one option whose marginal cost is at most ``lam`` (uncapped)."""
     if tier <= 0.0 or gap <= 0.0:
@@ -56,7 +72,6 @@ def _take(lam: float, a: float, b: float, tier: float, gap: float) -> float:
     return x
 
 
-@register_jitable  # type: ignore[misc]
 def _group_takes(
     lam: float,
     a: Array,
@@ -81,7 +96,6 @@ def _group_takes(
     return total
 
 
-@register_jitable  # type: ignore[misc]
 def _fill_groups(
     total: float,
     a: Array,
@@ -95,7 +109,7 @@ def _fill_groups(
     """Water-filling over groups of options (``group[i]`` < 0: option unused): ``out[g]`` the
     USD of group ``g``, at most ``cap[g]``, summing to ``total`` (or every cap if less)."""
     groups = len(cap)
-    room = np.zeros(groups)
+    room = _zeros(groups)
     for i in range(len(a)):
         if group[i] >= 0:
             room[group[i]] = min(cap[group[i]], total)
@@ -103,7 +117,10 @@ def _fill_groups(
         out[g] = 0.0
     if total <= 0.0:
         return
-    if room.sum() <= total:
+    capacity = 0.0
+    for g in range(groups):
+        capacity += room[g]
+    if capacity <= total:
         for g in range(groups):
             out[g] = room[g]
         return
@@ -114,15 +131,36 @@ def _fill_groups(
         if g >= 0 and room[g] > 0.0:
             lo = min(lo, a[i] - max(tier[i], 0.0))
             hi = max(hi, a[i] + 1.5 * b[i] * math.sqrt(room[g]))
-    lo -= 1.0
-    hi += 1.0
-    low = np.zeros(groups)
-    for _ in range(_ITERATIONS):
+    lo -= 1e-9
+    hi += 1e-9
+    low = _zeros(groups)
+    # Illinois regula falsi on f(λ) = takes(λ) − total, bracketed, with a bisection every third
+    # step so that a jump (a linear venue) or a flat stretch (a cap, a tier) still shrinks the
+    # bracket: ~10 evaluations where plain bisection needs ~45.
+    f_lo = -total
+    f_hi = _group_takes(hi, a, b, tier, gap, group, room, low) - total
+    side = 0
+    for step in range(_ITERATIONS):
+        if hi - lo <= _TOLERANCE * max(abs(lo), abs(hi)):
+            break
         mid = 0.5 * (lo + hi)
-        if _group_takes(mid, a, b, tier, gap, group, room, low) < total:
-            lo = mid
+        if step % 3 != 2 and f_hi > f_lo:
+            guess = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+            if lo < guess < hi:
+                mid = guess
+        f_mid = _group_takes(mid, a, b, tier, gap, group, room, low) - total
+        if f_mid < 0.0:
+            lo, f_lo = mid, f_mid
+            if side < 0:
+                f_hi *= 0.5
+            side = -1
         else:
-            hi = mid
+            hi, f_hi = mid, f_mid
+            if side > 0:
+                f_lo *= 0.5
+            side = 1
+        if abs(f_mid) <= _TOLERANCE * total:
+            break
     taken = _group_takes(lo, a, b, tier, gap, group, room, low)
     _group_takes(hi, a, b, tier, gap, group, room, out)
     spare = 0.0
@@ -133,7 +171,6 @@ def _fill_groups(
         out[g] = min(low[g] + (total - taken) * share, room[g])
 
 
-@register_jitable  # type: ignore[misc]
 def water_fill(
     total: float,
     a: Array,
@@ -150,17 +187,17 @@ def water_fill(
     capacities are). Rates are fractions of notional; ``b`` the square-root impact
     coefficient, ``tier`` the reward per USD up to ``gap`` USD."""
     options = len(a)
-    group = np.empty(options, np.int64)
+    group = _indices(options)
     for i in range(options):
         usable = math.isfinite(a[i]) and math.isfinite(b[i]) and b[i] >= 0.0
         usable = usable and math.isfinite(tier[i]) and math.isfinite(gap[i])
         group[i] = venue[i] if usable and venue[i] >= 0 and cap[venue[i]] > 0.0 else -1
         out[i] = 0.0
-    per_venue = np.zeros(len(cap))
+    per_venue = _zeros(len(cap))
     _fill_groups(total, a, b, tier, gap, group, cap, per_venue)
-    inner = np.empty(options, np.int64)
-    room = np.empty(options)
-    legs = np.zeros(options)
+    inner = _indices(options)
+    room = _zeros(options)
+    legs = _zeros(options)
     routed = 0.0
     for v in range(len(cap)):
         if per_venue[v] <= 0.0:
@@ -184,7 +221,6 @@ def water_fill(
     return routed
 
 
-@register_jitable  # type: ignore[misc]
 def split_cost(a: Array, b: Array, tier: Array, gap: Array, legs: Array) -> float:
     """The total cost of a split (the objective ``water_fill`` minimizes)."""
     cost = 0.0
@@ -195,7 +231,6 @@ def split_cost(a: Array, b: Array, tier: Array, gap: Array, legs: Array) -> floa
     return cost
 
 
-@register_jitable  # type: ignore[misc]
 def split_order(
     notional: float,
     fee: Array,
@@ -233,3 +268,31 @@ def split_order(
     if usable == 0:
         return math.inf
     return split_cost(a, b, zero, zero, out)
+
+
+@functools.cache
+def compilable() -> None:
+    """Register the solver with numba so compiled code (the backtest's account) can call it;
+    done on demand, not at import, so the live router never loads numba."""
+    from numba.extending import overload, register_jitable
+
+    for solver in (
+        _inverse,
+        _take,
+        _group_takes,
+        _fill_groups,
+        water_fill,
+        split_cost,
+        split_order,
+    ):
+        register_jitable(solver)
+
+    # numba compares the typing function's signature with the implementation's, annotations
+    # included, so both stay unannotated.
+    @overload(_zeros)  # type: ignore[untyped-decorator]
+    def _zeros_compiled(n):  # type: ignore[no-untyped-def]
+        return lambda n: np.zeros(n)
+
+    @overload(_indices)  # type: ignore[untyped-decorator]
+    def _indices_compiled(n):  # type: ignore[no-untyped-def]
+        return lambda n: np.zeros(n, np.int64)

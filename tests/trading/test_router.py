@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -194,3 +196,17 @@ def test_water_filling_is_no_worse_than_brute_force(quotes: list[VenueQuote], to
         return
     found = split.cash_usd - split.rewards_usd
     assert found <= _brute_force(quotes, total, 120 if len(quotes) == 3 else 400) + 1e-7
+
+
+def test_routing_in_a_fresh_process_never_loads_numba() -> None:
+    """A trading run is a fresh process per bar: loading numba's compiler there costs seconds."""
+    code = (
+        "import sys\n"
+        "from trading.execution.router import VenueQuote, route\n"
+        "quotes = [VenueQuote(v, 0.0005, 0.0001, 2e-5, 0.0, 0.0, 0.0, 1e6) for v in 'ab']\n"
+        "split = route(quotes, 150_000.0)\n"
+        "assert abs(sum(split.notional_usd) - 150_000.0) < 1e-6, split\n"
+        "print(sorted(m for m in sys.modules if m == 'numba' or m.startswith('numba.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

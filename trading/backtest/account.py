@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trading.costs import taker_rate
-from trading.waterfill import split_order
+from trading.waterfill import compilable, split_order
 
 Array = NDArray[np.float64]
 
@@ -225,6 +225,7 @@ def _account_py(
 
 
 # One formula: the cost model's own functions, compiled into the account loop.
+compilable()
 _rate = numba.njit(cache=True, nogil=True)(taker_rate)
 _split = numba.njit(cache=True, nogil=True)(split_order)
 _leg = numba.njit(cache=True, nogil=True)(_leg_py)

@@ -8,9 +8,10 @@ Each option — a venue and a style, maker or taker — prices a leg of ``x`` US
 (``trading.execution.quotes`` builds them from ``trading.costs`` and the rewards config; a maker
 option's figures are expectations over its fill). The router minimizes Σ cash (impact weighted
 by ``impact_weight``) − ``rewards_weight`` · Σ rewards subject to Σ x = Q and each venue's
-capacity, with the one solver research uses too (``trading.waterfill``, compiled). "Spread
-volume" (high impact weight) and "steer to rewards" (high rewards weight) are the same
-optimization with different weights.
+capacity, with the one solver research uses too (``trading.waterfill``: compiled in the
+backtest, plain Python here, so a trading run never loads numba). "Spread volume" (high impact
+weight) and "steer to rewards" (high rewards weight) are the same optimization with different
+weights.
 
 Rewards are not cash: the extra cash cost paid to earn them is bounded by a budget; when the
 rewards-seeking split would overspend it, the rewards weight is scaled down until it fits.
@@ -22,13 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numba
-import numpy as np
-
 from trading.costs import Style
 from trading.waterfill import water_fill
-
-_water_fill = numba.njit(cache=True, nogil=True)(water_fill)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,18 +83,18 @@ def _solve(
 ) -> tuple[list[float], float]:
     """The solver's legs for the weighted objective, and the USD routed."""
     names: dict[str, int] = {}
-    ids = np.array([names.setdefault(q.venue, len(names)) for q in quotes], dtype=np.int64)
-    caps = np.full(len(names), math.inf)
+    ids = [names.setdefault(q.venue, len(names)) for q in quotes]
+    caps = [math.inf] * len(names)
     if capped:
         for q, v in zip(quotes, ids, strict=True):
             caps[v] = min(caps[v], q.capacity_usd)
-    a = np.array([q.fee + q.spread - w_rewards * q.points_rate for q in quotes])
-    b = np.array([w_impact * q.impact_b if math.isfinite(q.impact_b) else math.inf for q in quotes])
-    tier = np.array([w_rewards * q.tier_rate for q in quotes])
-    gap = np.array([q.tier_gap_usd for q in quotes])
-    out = np.zeros(len(quotes))
-    routed = float(_water_fill(float(total), a, b, tier, gap, ids, caps, out))
-    return [float(x) for x in out], routed
+    a = [q.fee + q.spread - w_rewards * q.points_rate for q in quotes]
+    b = [w_impact * q.impact_b if math.isfinite(q.impact_b) else math.inf for q in quotes]
+    tier = [w_rewards * q.tier_rate for q in quotes]
+    gap = [q.tier_gap_usd for q in quotes]
+    out = [0.0] * len(quotes)
+    routed = float(water_fill(float(total), a, b, tier, gap, ids, caps, out))
+    return out, routed
 
 
 def _cash(quotes: Sequence[VenueQuote], legs: Sequence[float]) -> float:

@@ -245,28 +245,34 @@ def split_order(
     into ``out``; returns its total cost (infinite when no venue is usable: ``adv`` unknown or
     zero). Pass a maker fee and zero spread and impact to split a maker order."""
     venues = len(fee)
+    for v in range(venues):
+        out[v] = 0.0
+    if notional <= 0.0:
+        return 0.0
     a = np.empty(venues)
     b = np.empty(venues)
-    zero = np.zeros(venues)
-    ids = np.empty(venues, np.int64)
+    group = np.empty(venues, np.int64)
     usable = 0
+    only = -1
     for v in range(venues):
         a[v] = fee[v] + half_spread_bps[v] * 1e-4
-        ids[v] = v
-        if not math.isfinite(adv[v]) or adv[v] <= 0.0:
-            b[v] = math.inf
-        else:
+        b[v] = math.inf
+        if math.isfinite(adv[v]) and adv[v] > 0.0:
             b[v] = impact_k[v] * max(daily_vol[v], 0.0) / math.sqrt(adv[v])
-            if math.isfinite(a[v]) and math.isfinite(b[v]):
-                usable += 1
-    if notional <= 0.0:
-        for v in range(venues):
-            out[v] = 0.0
-        return 0.0
-    caps = np.full(venues, math.inf)
-    water_fill(notional, a, b, zero, zero, ids, caps, out)
+        group[v] = -1
+        if math.isfinite(a[v]) and math.isfinite(b[v]) and b[v] >= 0.0:
+            group[v] = v
+            usable += 1
+            only = v
     if usable == 0:
         return math.inf
+    if usable == 1:
+        out[only] = notional
+        return float(a[only] * notional + b[only] * notional * math.sqrt(notional))
+    # One option per venue, no caps or rewards: water_fill's groups are the venues themselves.
+    zero = np.zeros(venues)
+    caps = np.full(venues, math.inf)
+    _fill_groups(notional, a, b, zero, zero, group, caps, out)
     return split_cost(a, b, zero, zero, out)
 
 

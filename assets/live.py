@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from dagster import (
@@ -31,6 +31,9 @@ from assets.metadata import frame_md
 from assets.paths import sim_state_dir
 from assets.resources import KeelResource
 from trading.config import KeelConfig
+
+if TYPE_CHECKING:
+    from assets.live_costs import Feedback
 
 LIVE_GROUP = "live"
 TRADING_RUN = AssetKey([LIVE_GROUP, "trading_run"])
@@ -154,13 +157,15 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
         "impact research prices with, calibrated from those fills (live/cost_calibration).",
     )
     def implementation_shortfall(keel: KeelResource) -> MaterializeResult[None]:
-        from assets.live_costs import calibrate_costs, calibration_view
+        from assets.live_costs import calibrate_costs, calibration_view, read_feedback
         from lake.live import shortfall_table as spec
 
-        table = shortfall_table(keel.config(), keel.lake(), keel.lake())
+        config, lake = keel.config(), keel.lake()
+        feedback = read_feedback(config, lake, lake)  # one read for both
+        table = shortfall_table(config, lake, lake, feedback)
         if table.height:
-            keel.lake().replace(spec(), table, "account")
-        calibration = calibrate_costs(keel.config(), keel.lake(), keel.lake())
+            lake.replace(spec(), table, "account")
+        calibration = calibrate_costs(config, lake, lake, feedback=feedback)
         return MaterializeResult(
             metadata={
                 "shortfall": frame_md(table),
@@ -206,23 +211,18 @@ def parity_differences(
     return differences(decisions, research), decisions.height
 
 
-def shortfall_table(config: KeelConfig, lake: Any, journal_lake: Any) -> pl.DataFrame:
-    """The shortfall summary over every Keel fill in the journal."""
-    from assets.live_costs import liquidity_before, research_costs
-    from lake.live import live_table
+def shortfall_table(
+    config: KeelConfig, lake: Any, journal_lake: Any, feedback: "Feedback | None" = None
+) -> pl.DataFrame:
+    """The shortfall summary over every Keel order in the journal (``feedback``: the
+    journal, liquidity and calibration already read by ``read_feedback``)."""
+    from assets.live_costs import read_feedback, research_costs
     from trading.backtest.setup import venue_costs
     from trading.costs import VenueCosts
     from trading.live.shortfall import shortfall, summary
 
-    fills = journal_lake.scan(live_table("fills")).collect()
-    orders = journal_lake.scan(live_table("orders")).collect()
-    net = journal_lake.scan(live_table("net_targets")).collect()
-    if fills.is_empty():
-        return summary(shortfall(fills, orders, {}, pl.DataFrame(), net))
-    newest = fills["ts"].max()
-    assert isinstance(newest, datetime)
-    liquidity = liquidity_before(config, lake, newest)  # the calibration's, too
-    research = venue_costs(config, research_costs(lake, config).calibrated)
+    fed = feedback if feedback is not None else read_feedback(config, lake, journal_lake)
+    research = venue_costs(config, research_costs(lake, config, fed.calibration).calibrated)
     costs = {  # research's spread and impact (calibrated when it uses that)
         v.name: VenueCosts(
             getattr(v, "maker_fee", 0.0002),
@@ -232,4 +232,4 @@ def shortfall_table(config: KeelConfig, lake: Any, journal_lake: Any) -> pl.Data
         )
         for v in config.venues
     }
-    return summary(shortfall(fills, orders, costs, liquidity, net))
+    return summary(shortfall(fed.filled, costs, fed.net_targets))

@@ -40,44 +40,89 @@ class CostSource:
         )
 
 
-def research_costs(lake: Any, config: KeelConfig) -> CostSource:
-    """The newest calibration when ``[research.calibration] enabled`` and one exists; config's
-    spread and impact otherwise."""
+def research_costs(lake: Any, config: KeelConfig, table: pl.DataFrame | None = None) -> CostSource:
+    """The newest calibration (``table``: the stored versions, read when not given), shrunk
+    toward config's current spread and impact, when ``[research.calibration] enabled`` and a
+    venue has enough taker orders; config's spread and impact otherwise."""
     from lake.live import read_calibration
+    from trading.backtest.setup import venue_costs
     from trading.live.calibration import calibrated
 
-    if not config.research.calibration.enabled:
+    cal = config.research.calibration
+    if not cal.enabled:
         return CostSource()
-    version, params = calibrated(read_calibration(lake))
+    stored = read_calibration(lake) if table is None else table
+    version, params = calibrated(stored, venue_costs(config), cal)
     return CostSource(version, params) if params else CostSource()
 
 
-def liquidity_before(config: KeelConfig, lake: Any, newest: datetime) -> pl.DataFrame:
-    """Per venue and symbol over the 30 days of research bars before ``newest``: ``adv``
-    (daily traded value) and ``daily_vol`` (daily return volatility)."""
+def current_calibration(config: KeelConfig, table: pl.DataFrame) -> pl.DataFrame:
+    """The newest stored calibration as research reads it now: prior, weight, used values
+    and status from the current config (``trading.live.calibration.reweigh``)."""
+    from trading.backtest.setup import venue_costs
+    from trading.live.calibration import newest, reweigh
+
+    return reweigh(newest(table), venue_costs(config), config.research.calibration)
+
+
+def liquidity(config: KeelConfig, lake: Any, start: datetime, end: datetime) -> pl.DataFrame:
+    """ADV and σ_daily per venue, symbol and research bar from ``start`` to ``end``, over the
+    trailing ``[research] liquidity_days`` (``trading.liquidity``: the estimates research
+    applies the impact factor with, so the calibration fits it on the same ones)."""
     from lake import catalog
+    from trading.liquidity import SCHEMA, trailing
     from trading.timeframes import timeframe_delta
 
     timeframe = config.data.research_timeframe
-    per_day = timedelta(days=1) / timeframe_delta(timeframe)
+    step = timeframe_delta(timeframe)
     spec = catalog.candles(timeframe)
     if not lake.exists(spec):
-        return pl.DataFrame(
-            schema={"venue": pl.String, "symbol": pl.String, "adv": pl.Float64,
-                    "daily_vol": pl.Float64}
-        )  # fmt: skip
-    stats: pl.DataFrame = (
+        return pl.DataFrame(schema=SCHEMA)
+    days = config.research.liquidity_days
+    candles = (
         lake.scan(spec)
-        .filter(pl.col("ts") >= newest - timedelta(days=30), pl.col("ts") <= newest)
-        .sort("venue", "symbol", "ts")
-        .group_by("venue", "symbol")
-        .agg(
-            adv=(pl.col("close") * pl.col("volume")).mean() * per_day,
-            daily_vol=pl.col("close").log().diff().std() * per_day**0.5,
-        )
+        .filter(pl.col("ts") > start - timedelta(days=days) - 2 * step, pl.col("ts") <= end)
+        .select("venue", "symbol", "ts", "close", "volume")
         .collect()
     )
-    return stats
+    return trailing(candles, step, days).filter(pl.col("ts") >= start - step)
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What the shortfall and the calibration both read, read once: every Keel order with
+    fills (``trading.live.order_fills``) and the liquidity known at its first fill, the net
+    targets (strategy shares) and the stored calibration versions."""
+
+    filled: pl.DataFrame
+    net_targets: pl.DataFrame
+    calibration: pl.DataFrame
+
+
+def read_feedback(config: KeelConfig, lake: Any, journal_lake: Any) -> Feedback:
+    """One read of the journal's fills, orders and net targets, one scan of the candles over
+    the orders' time range, one read of ``live/cost_calibration``."""
+    from lake.live import live_table, read_calibration
+    from trading.liquidity import as_of
+    from trading.live.order_fills import per_order
+    from trading.timeframes import timeframe_delta
+
+    fills = journal_lake.scan(live_table("fills")).collect()
+    orders = journal_lake.scan(live_table("orders")).collect()
+    net = journal_lake.scan(live_table("net_targets")).collect()
+    filled = per_order(fills, orders)
+    if filled.height:
+        start, end = filled["ts"].min(), filled["ts"].max()
+        assert isinstance(start, datetime)
+        assert isinstance(end, datetime)
+        step = timeframe_delta(config.data.research_timeframe)
+        stats = liquidity(config, lake, start, end)
+        filled = as_of(filled, stats, step)
+    else:
+        filled = filled.with_columns(
+            adv=pl.lit(None, pl.Float64), daily_vol=pl.lit(None, pl.Float64)
+        )
+    return Feedback(filled, net, read_calibration(lake))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,46 +136,62 @@ class Calibration:
 
 
 def calibrate_costs(
-    config: KeelConfig, lake: Any, journal_lake: Any, now: datetime | None = None
+    config: KeelConfig,
+    lake: Any,
+    journal_lake: Any,
+    now: datetime | None = None,
+    feedback: Feedback | None = None,
 ) -> Calibration:
-    """Fit spread and impact per venue from the journal's Keel fills and append them as a new
-    version of ``live/cost_calibration``. An empty or unreadable journal, or fills that teach
-    nothing new (same counts and window as the newest version), leave the table as it was."""
+    """Fit spread and impact per venue from the journal's Keel orders and append them as a
+    new version of ``live/cost_calibration`` (``feedback``: what was already read, else the
+    journal is read here). An empty or unreadable journal, or orders that teach nothing new
+    (same counts and window as the newest version), leave the table as it was."""
     from deltalake.exceptions import DeltaError
 
-    from lake.live import cost_calibration_table, live_table, read_calibration
+    from lake.live import cost_calibration_table
     from trading.backtest.setup import venue_costs
     from trading.live.calibration import calibrate, newest, observations, unchanged
 
-    previous = read_calibration(lake)
-    try:
-        fills = journal_lake.scan(live_table("fills")).collect()
-        orders = journal_lake.scan(live_table("orders")).collect()
-    except (OSError, DeltaError, pl.exceptions.PolarsError) as exc:
-        # a journal that cannot be read must not touch research's costs
-        return Calibration(False, newest(previous), f"journal not readable ({exc}): unchanged")
+    if feedback is None:
+        try:
+            feedback = read_feedback(config, lake, journal_lake)
+        except (OSError, DeltaError, pl.exceptions.PolarsError) as exc:
+            # a journal that cannot be read must not touch research's costs
+            from lake.live import read_calibration
+
+            previous = newest(read_calibration(lake))
+            return Calibration(
+                False,
+                current_calibration(config, previous),
+                f"journal not readable ({exc}): unchanged",
+            )
+    previous = feedback.calibration
     accounts = config.research.calibration.accounts
-    keel = fills.filter(pl.col("origin") == "keel", pl.col("account").is_in(accounts))
-    if keel.is_empty():
+    mine = feedback.filled.filter(pl.col("account").is_in(accounts))
+    if mine.is_empty():
         whose = " or ".join(accounts)
-        return Calibration(False, newest(previous), f"no Keel {whose} fills: unchanged")
-    last = keel["ts"].max()
-    assert isinstance(last, datetime)
-    obs = observations(keel, orders, liquidity_before(config, lake, last))
+        return Calibration(
+            False, current_calibration(config, previous), f"no Keel {whose} fills: unchanged"
+        )
+    obs = observations(mine)
     version = int(previous["version"].max()) + 1 if previous.height else 1  # type: ignore[arg-type]
     rows = calibrate(
         obs, venue_costs(config), config.research.calibration, version, now or datetime.now(UTC)
     )
     if rows.is_empty():
-        return Calibration(False, newest(previous), "no taker fill with a decision price")
+        return Calibration(
+            False, current_calibration(config, previous), "no taker order with a decision price"
+        )
     if unchanged(previous, rows):
-        return Calibration(False, newest(previous), f"no new fills since v{version - 1}")
+        return Calibration(
+            False, current_calibration(config, previous), f"no new fills since v{version - 1}"
+        )
     lake.upsert(cost_calibration_table(), rows)
-    return Calibration(True, rows, f"v{version} written")
+    return Calibration(True, current_calibration(config, rows), f"v{version} written")
 
 
 def calibration_view(rows: pl.DataFrame) -> pl.DataFrame:
-    """The table shown in the asset's metadata and ``keel costs``: venue, fills, prior,
+    """The table shown in the asset's metadata and ``keel costs``: venue, taker orders, prior,
     fitted and used half spread (bps) and impact factor, research's row (all sides) first."""
     if rows.is_empty():
         return pl.DataFrame()
@@ -138,7 +199,7 @@ def calibration_view(rows: pl.DataFrame) -> pl.DataFrame:
         "version",
         "venue",
         "side",
-        pl.col("fills").alias("n fills"),
+        pl.col("fills").alias("n orders"),
         pl.format(
             "{} / {}",
             pl.col("prior_half_spread_bps").round(2),

@@ -9,6 +9,7 @@ file on every read (docs/performance.md).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -202,16 +203,22 @@ def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...]
         (v, s): c
         for v, s, c in zip(closes["venue"], closes["symbol"], closes["close"], strict=True)
     }
-    return BarData(bar, tail, version, prices, failing, _liquidity(week, timeframe))
+    return BarData(bar, tail, version, prices, failing, _liquidity(week, timeframe, bar))
+
+
+ROUTER_LIQUIDITY_DAYS = 7.0  # the router's window: recent liquidity sizes today's orders
 
 
 def _week(lake: Lake, timeframe: str, bar: datetime) -> pl.DataFrame:
-    """The candles of the week up to and including ``bar``."""
+    """The candles of the router's window up to and including ``bar``, and the bar before
+    it (the window's first return)."""
     from lake import catalog
+    from trading.timeframes import timeframe_delta
 
+    start = bar - timedelta(days=ROUTER_LIQUIDITY_DAYS) - timeframe_delta(timeframe)
     return (
         lake.scan(catalog.candles(timeframe))
-        .filter(pl.col("ts") > bar - timedelta(days=7), pl.col("ts") <= bar)
+        .filter(pl.col("ts") > start, pl.col("ts") <= bar)
         .select("venue", "symbol", "ts", "close", "volume")
         .collect()
     )
@@ -220,27 +227,28 @@ def _week(lake: Lake, timeframe: str, bar: datetime) -> pl.DataFrame:
 def liquidity(lake: Lake, timeframe: str, bar: datetime) -> dict[tuple[str, str], MarketStat]:
     """What the router knows of each market at ``bar``, from the week of candles before it:
     daily traded value, daily return volatility and the traded value of one bar."""
-    return _liquidity(_week(lake, timeframe, bar), timeframe)
+    return _liquidity(_week(lake, timeframe, bar), timeframe, bar)
 
 
-def _liquidity(week: pl.DataFrame, timeframe: str) -> dict[tuple[str, str], MarketStat]:
+def _liquidity(
+    week: pl.DataFrame, timeframe: str, bar: datetime
+) -> dict[tuple[str, str], MarketStat]:
+    """``trading.liquidity``'s estimates at ``bar`` over ``ROUTER_LIQUIDITY_DAYS`` (the same
+    definition research and the cost calibration use, over a shorter window); an estimate not
+    known yet (less than a day of bars) is 0, which the router treats as no liquidity."""
+    from trading.liquidity import at
     from trading.timeframes import timeframe_delta
 
-    step = timeframe_delta(timeframe)
-    per_day = timedelta(days=1) / step
-    stats = (
-        week.sort("venue", "symbol", "ts")
-        .group_by("venue", "symbol")
-        .agg(
-            bar_usd=(pl.col("close") * pl.col("volume")).mean(),
-            vol=pl.col("close").log().diff().std(),
-        )
-    )
+    stats = at(week, timeframe_delta(timeframe), ROUTER_LIQUIDITY_DAYS, bar)
+
+    def known(x: float | None) -> float:
+        return x if x is not None and math.isfinite(x) else 0.0
+
     return {
         (r["venue"], r["symbol"]): MarketStat(
-            adv_usd=float(r["bar_usd"] or 0.0) * per_day,
-            daily_vol=float(r["vol"] or 0.0) * per_day**0.5,
-            bar_volume_usd=float(r["bar_usd"] or 0.0),
+            adv_usd=known(r["adv"]),
+            daily_vol=known(r["daily_vol"]),
+            bar_volume_usd=known(r["bar_value"]),
         )
         for r in stats.iter_rows(named=True)
     }

@@ -272,15 +272,15 @@ def paper_replay(bars: int) -> int:
 def costs() -> int:
     """Print the newest cost calibration (venue, fills, prior, fitted, used) and what research
     prices with now."""
-    from assets.live_costs import calibration_view, research_costs
+    from assets.live_costs import calibration_view, current_calibration, research_costs
     from lake.live import read_calibration
     from lake.store import Lake
     from trading.backtest.setup import venue_costs
     from trading.config import load_config
-    from trading.live.calibration import newest
 
     config, lake = load_config(), Lake()
-    current = newest(read_calibration(lake))
+    stored = read_calibration(lake)  # read once: the view and research's costs
+    current = current_calibration(config, stored)
     if current.is_empty():
         print("live/cost_calibration: none yet (no Keel fills calibrated); research uses config")
     else:
@@ -292,7 +292,7 @@ def costs() -> int:
         with pl.Config(**_TABLE):  # type: ignore[arg-type]
             print(calibration_view(current))
     cal = config.research.calibration
-    source = research_costs(lake, config)
+    source = research_costs(lake, config, stored)
     print(
         f"\nresearch prices with ({'calibration on' if cal.enabled else 'calibration off'}, "
         f"[research.calibration] min_fills={cal.min_fills}, prior_fills={cal.prior_fills:g}):"

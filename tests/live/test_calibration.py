@@ -18,9 +18,12 @@ from trading.live.calibration import (
     calibrate,
     calibrated,
     fit,
+    newest,
     observations,
+    reweigh,
     unchanged,
 )
+from trading.live.order_fills import per_order
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 PRIOR = VenueCosts(0.0002, 0.0005, half_spread_bps=1.0, impact_k=0.5)
@@ -94,7 +97,7 @@ def test_below_the_minimum_sample_the_prior_is_kept() -> None:
     assert (f.used_half_spread_bps, f.used_impact_k) == (1.0, 0.5)
     assert f.weight == 0.0
     assert f.fitted_half_spread_bps == pytest.approx(10.0)  # shown, not used
-    assert f.status == "prior: 29 taker fills (< 30)"
+    assert f.status == "prior: 29 taker orders (< 30)"
 
 
 def test_one_order_size_fits_the_spread_and_keeps_the_prior_impact() -> None:
@@ -103,7 +106,8 @@ def test_one_order_size_fits_the_spread_and_keeps_the_prior_impact() -> None:
     y = 4.0 + 0.5 * x * 1e4 + np.zeros(n)  # prior k = 0.5 explains the impact
     f = fit(y, x, PRIOR, CFG)
     assert f.fitted_half_spread_bps == pytest.approx(4.0)
-    assert f.fitted_impact_k == 0.5
+    assert f.fitted_impact_k is None  # not identified: the prior's is used (read time's)
+    assert f.used_impact_k == 0.5
     assert f.status.startswith("fitted half spread")
 
 
@@ -140,9 +144,9 @@ def test_calibrate_writes_a_row_per_venue_and_side_with_the_window() -> None:
     assert a["window_end"] == T0 + timedelta(minutes=119)
     b = rows.row(3, named=True)
     assert (b["used_half_spread_bps"], b["used_impact_k"]) == (1.0, 0.5)
-    version, params = calibrated(rows)
+    version, params = calibrated(rows, {"sim_a": PRIOR, "sim_b": PRIOR}, CFG)
     assert version == 4
-    assert params["sim_b"] == (1.0, 0.5)
+    assert "sim_b" not in params  # too few orders: research uses its config
     assert params["sim_a"] == pytest.approx((a["used_half_spread_bps"], a["used_impact_k"]))
 
 
@@ -160,13 +164,13 @@ def test_no_taker_fill_gives_no_rows_and_no_calibration() -> None:
     obs = synthetic(50, spread_bps=2.0, k=1.0, noise_bps=0.0).with_columns(style=pl.lit("maker"))
     rows = calibrate(obs, {"sim_a": PRIOR}, CFG, 1, T0)
     assert rows.is_empty()
-    assert calibrated(rows) == (None, {})
+    assert calibrated(rows, {"sim_a": PRIOR}, CFG) == (None, {})
 
 
 def test_calibrated_reads_the_newest_version_only() -> None:
     first = calibrate(synthetic(100, 2.0, 1.0, 0.0), {"sim_a": PRIOR}, CFG, 1, T0)
     second = calibrate(synthetic(200, 6.0, 1.0, 0.0), {"sim_a": PRIOR}, CFG, 2, T0)
-    version, params = calibrated(pl.concat([first, second]))
+    version, params = calibrated(pl.concat([first, second]), {"sim_a": PRIOR}, CFG)
     assert version == 2
     assert params["sim_a"][0] == pytest.approx(1.0 + 200 / 300 * 5.0)
     assert unchanged(pl.concat([first, second]), second.with_columns(version=pl.lit(3)))
@@ -176,6 +180,7 @@ def test_calibrated_reads_the_newest_version_only() -> None:
 def test_observations_measure_slippage_against_the_decision_price() -> None:
     fills = pl.DataFrame(
         {
+            "run_id": ["r"] * 3,
             "account": ["paper", "paper", "paper"],
             "venue": ["sim_a"] * 3,
             "symbol": ["BTC/USDT"] * 3,
@@ -191,18 +196,41 @@ def test_observations_measure_slippage_against_the_decision_price() -> None:
     )
     orders = pl.DataFrame(
         {
+            "run_id": ["r", "r"],
             "account": ["paper", "paper"],
             "venue": ["sim_a", "sim_a"],
             "client_order_id": ["k1", "k2"],
             "price": [100.0, 100.0],
         }
     )
-    liquidity = pl.DataFrame(
-        {"venue": ["sim_a"], "symbol": ["BTC/USDT"], "adv": [1e6], "daily_vol": [0.02]}
-    )
-    obs = observations(fills, orders, liquidity)
+    filled = per_order(fills, orders).with_columns(adv=pl.lit(1e6), daily_vol=pl.lit(0.02))
+    obs = observations(filled)
     assert obs["slippage_bps"].to_list() == pytest.approx([10.0, 20.0])
     assert obs["fee_bps"].to_list() == pytest.approx([5.0, 5.0])
     assert obs["impact_x"].to_list() == pytest.approx(
         [0.02 * (50.05 / 1e6) ** 0.5, 0.02 * (99.8 / 1e6) ** 0.5]
     )
+
+
+def test_a_prior_edited_after_calibrating_takes_effect_for_a_venue_without_orders() -> None:
+    rows = calibrate(synthetic(120, 3.0, 1.0, 0.0), {"sim_a": PRIOR, "sim_b": PRIOR}, CFG, 1, T0)
+    edited = VenueCosts(0.0002, 0.0005, half_spread_bps=7.0, impact_k=2.0)
+    version, params = calibrated(rows, {"sim_a": PRIOR, "sim_b": edited}, CFG)
+    assert version == 1
+    assert "sim_b" not in params  # no orders: the edited config applies as it is
+    view = reweigh(newest(rows), {"sim_a": PRIOR, "sim_b": edited}, CFG)
+    b = view.filter(pl.col("venue") == "sim_b", pl.col("side") == "all").row(0, named=True)
+    assert (b["used_half_spread_bps"], b["used_impact_k"], b["weight"]) == (7.0, 2.0, 0.0)
+    assert b["prior_half_spread_bps"] == 7.0
+
+
+def test_the_fit_is_shrunk_toward_the_current_prior_and_settings() -> None:
+    rows = calibrate(synthetic(100, 3.0, 1.0, 0.0), {"sim_a": PRIOR}, CFG, 1, T0)
+    edited = VenueCosts(0.0002, 0.0005, half_spread_bps=5.0, impact_k=0.0)
+    _, params = calibrated(rows, {"sim_a": edited}, CFG)
+    assert params["sim_a"] == pytest.approx((5.0 + 0.5 * (3.0 - 5.0), 0.0 + 0.5 * 1.0))
+    strict = CostCalibrationConfig(min_fills=101, prior_fills=100.0)
+    assert calibrated(rows, {"sim_a": edited}, strict) == (1, {})  # now too few orders
+    looser = CostCalibrationConfig(min_fills=30, prior_fills=0.0)
+    _, params = calibrated(rows, {"sim_a": edited}, looser)
+    assert params["sim_a"] == pytest.approx((3.0, 1.0))  # the fit alone

@@ -16,6 +16,7 @@ _SCHEMA = {
     "account": pl.String,
     "venue": pl.String,
     "symbol": pl.String,
+    "fills": pl.Int64,
     "notional": pl.Float64,
     "realized_bps": pl.Float64,
     "model_bps": pl.Float64,
@@ -23,18 +24,17 @@ _SCHEMA = {
 
 
 def shortfall(
-    fills: pl.DataFrame,
-    orders: pl.DataFrame,
+    filled: pl.DataFrame,
     costs: dict[str, VenueCosts],
-    liquidity: pl.DataFrame,
     net_targets: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Per fill of a Keel order and contributing strategy: realized and modelled cost in bps,
-    the fill's notional split by each strategy's share of the net target (|contribution|).
+    """Per Keel order and contributing strategy: realized and modelled cost in bps, the
+    order's notional split by each strategy's share of the net target (|contribution|).
 
-    ``liquidity`` holds ``venue, symbol, adv`` (daily traded value) and ``daily_vol``."""
-    keel = fills.filter(pl.col("origin") == "keel")
-    if keel.is_empty():
+    ``filled`` is one row per order (``trading.live.order_fills.per_order``: fills summed, at
+    their VWAP) with ``adv`` (daily traded value) and ``daily_vol`` known at its first fill
+    (``trading.liquidity.as_of``); the model prices the order's whole notional."""
+    if filled.is_empty():
         return pl.DataFrame(schema=_SCHEMA)
     where = ["run_id", "account", "symbol"]  # net targets are per instrument, not venue
     shares = (
@@ -42,21 +42,10 @@ def shortfall(
         .with_columns(share=pl.col("share") / pl.col("share").sum().over(where))
         .filter(pl.col("share") > 0)
     )
-    joined = (
-        keel.drop("strategy", "run_id")
-        .join(
-            orders.select(
-                "run_id", "account", "venue", "client_order_id", pl.col("price").alias("decision")
-            ),
-            on=["account", "venue", "client_order_id"],
-            how="inner",
-        )
-        .join(shares, on=where, how="inner")
-        .join(liquidity, on=["venue", "symbol"], how="left")
-    )
+    joined = filled.join(shares, on=where, how="inner")
     rows = []
     for r in joined.iter_rows(named=True):
-        notional = r["amount"] * r["price"]
+        notional = r["notional"]
         sign = 1.0 if r["side"] == "buy" else -1.0
         realized = sign * (r["price"] - r["decision"]) / r["decision"] + r["fee"] / notional
         venue_costs = costs.get(r["venue"], VenueCosts(0.0002, 0.0005))
@@ -69,6 +58,7 @@ def shortfall(
                 "account": r["account"],
                 "venue": r["venue"],
                 "symbol": r["symbol"],
+                "fills": r["fills"],
                 "notional": notional * r["share"],
                 "realized_bps": realized * 1e4,
                 "model_bps": model * 1e4,
@@ -83,7 +73,7 @@ def summary(per_fill: pl.DataFrame) -> pl.DataFrame:
     return (
         per_fill.group_by("strategy", "account", "venue")
         .agg(
-            fills=pl.len(),
+            fills=pl.col("fills").sum(),
             notional=w.sum(),
             realized_bps=(pl.col("realized_bps") * w).sum() / w.sum(),
             model_bps=(pl.col("model_bps") * w).sum() / w.sum(),

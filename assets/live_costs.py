@@ -85,7 +85,8 @@ def liquidity(config: KeelConfig, lake: Any, start: datetime, end: datetime) -> 
         .select("venue", "symbol", "ts", "close", "volume")
         .collect()
     )
-    return trailing(candles, step, days).filter(pl.col("ts") >= start - step)
+    # the newest bar closed by ``start`` opened after start - 2 steps (``as_of``)
+    return trailing(candles, step, days).filter(pl.col("ts") > start - 2 * step)
 
 
 @dataclass(frozen=True, slots=True)

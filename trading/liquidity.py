@@ -140,6 +140,12 @@ def as_of(
     return (
         frame.with_columns(pl.col(on).cast(TS).alias("_at"))
         .sort("_at")
-        .join_asof(known, left_on="_at", right_on="_known", by=["venue", "symbol"])
+        .join_asof(
+            known,
+            left_on="_at",
+            right_on="_known",
+            by=["venue", "symbol"],
+            check_sortedness=False,  # sorted above: by time, the groups interleaved
+        )
         .drop("_at", "_known")
     )

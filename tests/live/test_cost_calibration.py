@@ -20,6 +20,7 @@ from trading.backtest.setup import venue_costs
 from trading.config import KeelConfig, parse_config
 from trading.costs import VenueCosts
 from trading.live.calibration import CostCalibrationConfig, calibrate
+from trading.live.order_fills import per_order
 
 NOW = datetime(2024, 3, 5, tzinfo=UTC)
 
@@ -55,7 +56,12 @@ def test_paper_fills_write_a_calibration_that_research_then_prices_with(
         .filter(pl.col("origin") == "keel", pl.col("liquidity") == "taker")
         .collect()
     )
-    assert taker.height >= 5
+    orders = journal_lake.scan(live_table("orders")).collect()
+    every_fill = journal_lake.scan(live_table("fills")).collect()
+    taker_orders = per_order(every_fill, orders).filter(
+        pl.col("account") == "paper", pl.col("style") == "taker"
+    )
+    assert taker_orders.height >= 5
 
     done = calibrate_costs(config, lake, journal_lake, NOW)
 
@@ -64,7 +70,7 @@ def test_paper_fills_write_a_calibration_that_research_then_prices_with(
     stored = read_calibration(lake)
     assert stored.height == 2 * 3  # two venues × (all, buy, sell)
     every = stored.filter(pl.col("side") == "all").sort("venue")
-    assert every["fills"].sum() == taker.height
+    assert every["fills"].sum() == taker_orders.height
     version, expected = (
         1,
         {
@@ -101,6 +107,8 @@ def test_research_records_the_calibration_version_it_priced_with(
     from assets.research_run import load_market, run_research
 
     config, lake, _ = replayed
+    # the shrinkage is read time's: with prior_fills 0 the fit is used alone
+    config = _with_calibration(config, tmp_path, prior_fills=0.0)
     rows = calibrate(
         _synthetic_obs(),
         {"sim_a": VenueCosts(0.0002, 0.0005, 1.0, 0.5), "sim_b": VenueCosts(0.0, 0.0, 1.0, 0.5)},
@@ -179,3 +187,48 @@ def test_an_empty_or_unreadable_journal_leaves_the_table_as_it_was(tmp_path: Pat
     assert bad.note.startswith("journal not readable")
     assert read_calibration(lake).sort("venue", "side").equals(before)
     assert research_costs(lake, config).version == 1
+
+
+class _NoReads:
+    """A lake that fails any read: what was read once must not be read again."""
+
+    def __init__(self, lake: Lake | None = None) -> None:
+        self.lake = lake
+        self.upserts = 0
+
+    def scan(self, *_: object, **__: object) -> object:
+        raise AssertionError("read again")
+
+    def exists(self, *_: object) -> bool:
+        raise AssertionError("read again")
+
+    def upsert(self, spec: object, rows: pl.DataFrame) -> None:
+        assert self.lake is not None
+        self.upserts += 1
+        self.lake.upsert(spec, rows)  # type: ignore[arg-type]
+
+
+def test_the_shortfall_and_the_calibration_share_one_read_of_journal_candles_and_table(
+    replayed: tuple[KeelConfig, Lake, Lake], tmp_path: Path
+) -> None:
+    from assets.live import shortfall_table
+    from assets.live_costs import read_feedback
+
+    config, lake, journal_lake = replayed
+    config = _with_calibration(config, tmp_path, min_fills=5, prior_fills=10.0, accounts=["paper"])
+    own = Lake(tmp_path / "lake")
+    own.upsert(catalog.candles("1h"), lake.scan(catalog.candles("1h")).collect())
+    fed = read_feedback(config, own, journal_lake)
+    assert fed.filled["adv"].is_not_null().all()  # every order has the liquidity at its fill
+
+    table = shortfall_table(config, _NoReads(), _NoReads(), fed)  # type: ignore[arg-type]
+    writer = _NoReads(own)
+    done = calibrate_costs(config, writer, _NoReads(), NOW, fed)
+
+    assert table.height > 0
+    # each order's notional is split among its strategies: the whole is every order's
+    assert table["notional"].sum() == pytest.approx(fed.filled["notional"].sum())
+    assert done.written
+    assert writer.upserts == 1
+    stored = read_calibration(own).sort("venue", "side")
+    assert done.current.sort("venue", "side").equals(stored)

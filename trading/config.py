@@ -197,7 +197,12 @@ class ResearchConfig(_Frozen):
         default=0.001, ge=0, le=0.5, description="drift (fraction of equity) left untraded"
     )
     spot_borrow_rate: float = Field(default=0.10, ge=0, le=5, description="annual, spot shorts")
-    liquidity_days: int = Field(default=30, ge=1, description="trailing ADV and volatility window")
+    liquidity_days: int = Field(
+        default=30,
+        ge=1,
+        description="trailing ADV and volatility window of the impact term: research, the cost "
+        "calibration and the shortfall",
+    )
     walk_forward: WalkForwardConfig = WalkForwardConfig()
     calibration: CostCalibrationConfig = CostCalibrationConfig()
 

@@ -234,24 +234,26 @@ def _liquidity(
     week: pl.DataFrame, timeframe: str, bar: datetime
 ) -> dict[tuple[str, str], MarketStat]:
     """``trading.liquidity``'s estimates at ``bar`` over ``ROUTER_LIQUIDITY_DAYS`` (the same
-    definition research and the cost calibration use, over a shorter window); an estimate not
-    known yet (less than a day of bars) is 0, which the router treats as no liquidity."""
+    definition research and the cost calibration use, over a shorter window); a market whose
+    estimates are not known yet (less than a day of bars) gets 0, which the router treats as
+    no liquidity (infinite impact), as research does not trade it either."""
     from trading.liquidity import at
     from trading.timeframes import timeframe_delta
 
     stats = at(week, timeframe_delta(timeframe), ROUTER_LIQUIDITY_DAYS, bar)
 
-    def known(x: float | None) -> float:
-        return x if x is not None and math.isfinite(x) else 0.0
+    def known(x: float | None) -> bool:
+        return x is not None and math.isfinite(x)
 
-    return {
-        (r["venue"], r["symbol"]): MarketStat(
-            adv_usd=known(r["adv"]),
-            daily_vol=known(r["daily_vol"]),
-            bar_volume_usd=known(r["bar_value"]),
+    out = {}
+    for r in stats.iter_rows(named=True):
+        usable = known(r["adv"]) and known(r["daily_vol"])  # as research's ``Market.tradable``
+        out[(r["venue"], r["symbol"])] = MarketStat(
+            adv_usd=r["adv"] if usable else 0.0,
+            daily_vol=r["daily_vol"] if usable else 0.0,
+            bar_volume_usd=r["bar_value"] if usable else 0.0,
         )
-        for r in stats.iter_rows(named=True)
-    }
+    return out
 
 
 def newest_bar(lake: Lake, timeframe: str) -> datetime | None:

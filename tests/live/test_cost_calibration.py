@@ -51,11 +51,6 @@ def test_paper_fills_write_a_calibration_that_research_then_prices_with(
     candles = lake.scan(catalog.candles("1h")).collect()
     lake = Lake(tmp_path / "lake")  # a lake of its own: the module's stays uncalibrated
     lake.upsert(catalog.candles("1h"), candles)
-    taker = (
-        journal_lake.scan(live_table("fills"))
-        .filter(pl.col("origin") == "keel", pl.col("liquidity") == "taker")
-        .collect()
-    )
     orders = journal_lake.scan(live_table("orders")).collect()
     every_fill = journal_lake.scan(live_table("fills")).collect()
     taker_orders = per_order(every_fill, orders).filter(

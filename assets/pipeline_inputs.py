@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from lake import catalog
 from lake.ideas import IdeaBook
+from lake.research_trades import read_trades
 from lake.store import Lake
 from trading.backtest.setup import regime_benchmark
 from trading.config import KeelConfig
@@ -83,17 +84,13 @@ def positions_of(
     lake: Lake, config: KeelConfig, ts: pl.Series, strategies: Sequence[str]
 ) -> tuple[Callable[[str], Array], Array]:
     """A reader of each strategy's positions (bars × instruments, from its research trades,
-    held until the next trade) and the taker fee of each instrument."""
-    trades = (
-        lake.scan(catalog.research_trades())
-        .filter(pl.col("strategy").is_in(list(strategies)))
-        .select(
-            "strategy",
-            pl.concat_str("venue", "symbol", separator="|").alias("key"),
-            "ts",
-            "position",
-        )
-        .collect()
+    held until the next trade; older lakes' per-trade table read the same) and the taker fee
+    of each instrument."""
+    trades = read_trades(lake, strategies).select(
+        "strategy",
+        pl.concat_str("venue", "symbol", separator="|").alias("key"),
+        "ts",
+        "position",
     )
     keys = sorted(trades["key"].unique().to_list())
     # The fee research charges (a venue without its own fee, e.g. paper, takes the default).

@@ -18,6 +18,7 @@ import polars as pl
 
 from assets.live_costs import CostSource
 from lake import catalog
+from lake.research_trades import trade_lists
 from lake.store import Lake
 from trading.backtest.engine import Market, Result
 from trading.config import KeelConfig
@@ -235,20 +236,9 @@ def _frames(
             "gross_exposure": result.exposure,
         }
     )
-    bar, inst = np.nonzero(np.abs(result.trades) > 1e-12)
-    venues = pl.Series([v for v, _ in market.instruments], dtype=pl.String)
-    symbols = pl.Series([s for _, s in market.instruments], dtype=pl.String)
-    trades = pl.DataFrame(
-        {
-            "strategy": key,
-            "venue": venues.gather(inst),
-            "symbol": symbols.gather(inst),
-            "ts": ts.gather(bar),
-            "trade": result.trades[bar, inst],
-            "position": result.positions[bar, inst],
-        },
-        schema=dict(catalog.RESEARCH_TRADES),
-    )  # typed, so a strategy that never trades still stacks with the others
+    # One row per instrument with its traded bars as lists (the stored form, see
+    # lake.research_trades): typed, so a strategy that never trades still stacks.
+    trades = trade_lists(key, market.instruments, ts, result.trades, result.positions)
     return equity, trades
 
 
@@ -296,12 +286,12 @@ def _write_curves(
     lake: Lake, equity_frames: list[pl.DataFrame], trade_frames: list[pl.DataFrame]
 ) -> None:
     """One chunk's per-bar equity and trades, replacing those strategies' earlier ones. One row
-    per strategy and bar, one per strategy, instrument and traded bar (``_frames``, strategies
+    per strategy and bar, one per strategy and instrument (``_frames``, strategies
     deduplicated): unique by construction, so no key scan over millions of rows."""
     if equity_frames:
         equity, trades = pl.concat(equity_frames), pl.concat(trade_frames)
         lake.replace(catalog.research_equity(), equity, "strategy", keys_unique=True)
-        lake.replace(catalog.research_trades(), trades, "strategy", keys_unique=True)
+        lake.replace(catalog.research_trade_lists(), trades, "strategy", keys_unique=True)
 
 
 def _write(lake: Lake, out: RunOutcome, run_id: str, now: datetime) -> None:

@@ -31,6 +31,7 @@ import polars as pl
 
 from lake import catalog
 from lake.ideas import IdeaBook
+from lake.research_trades import to_lists
 from lake.store import Lake
 from trading.config import load_config
 from trading.ideas.pipeline import Idea, new_idea
@@ -116,7 +117,7 @@ def write_research(lake: Lake, ts: pl.Series, returns: np.ndarray) -> None:
         for n in names[:MEMBERS]
         for k in range(INSTRUMENTS)
     )
-    lake.replace(catalog.research_trades(), trades, "strategy")
+    lake.replace(catalog.research_trade_lists(), to_lists(trades), "strategy")
 
 
 def main() -> None:

@@ -181,6 +181,19 @@ RESEARCH_TRADES: Mapping[str, pl.DataType] = {
     "position": pl.Float64(),
 }
 
+# The stored form of research trades (``research/trade_lists``): one row per strategy and
+# instrument, its traded bars as lists. Same content as RESEARCH_TRADES (``lake.research_trades``
+# converts), ~2.5x cheaper to write than one row per trade (31.8 M rows for a 200-strategy
+# sweep of 2 years hourly), and no strategy/venue/symbol strings repeated per trade.
+RESEARCH_TRADE_LISTS: Mapping[str, pl.DataType] = {
+    "strategy": pl.String(),
+    "venue": pl.String(),
+    "symbol": pl.String(),
+    "ts": pl.List(frames.UTC_TS),  # traded bars, ascending
+    "trade": pl.List(pl.Float64()),  # change of position at each, fraction of equity
+    "position": pl.List(pl.Float64()),  # position after each
+}
+
 
 RESEARCH_WALK_FORWARD: Mapping[str, pl.DataType] = {
     "model": pl.String(),
@@ -247,11 +260,25 @@ def research_equity() -> TableSpec:
 
 @cache
 def research_trades() -> TableSpec:
-    """Every position change of each strategy's latest backtest."""
+    """Every position change of each strategy's latest backtest, one row per trade: the form
+    written before ``research_trade_lists`` (read as a fallback for strategies absent there)."""
     return TableSpec(
         "research/trades",
         RESEARCH_TRADES,
         ("strategy", "venue", "symbol", "ts"),
+        ("strategy",),
+        no_rules,
+    )
+
+
+@cache
+def research_trade_lists() -> TableSpec:
+    """Every position change of each strategy's latest backtest, one row per strategy and
+    instrument (read through ``lake.research_trades.read_trades``)."""
+    return TableSpec(
+        "research/trade_lists",
+        RESEARCH_TRADE_LISTS,
+        ("strategy", "venue", "symbol"),
         ("strategy",),
         no_rules,
     )

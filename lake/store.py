@@ -253,6 +253,7 @@ class Lake:
                     predicate=predicate,
                     partition_by=list(spec.partition_by) or None,
                     storage_options=self.storage_options,
+                    writer_properties=_writer_properties(arrow.schema),
                 )
                 break
             except CommitFailedError:
@@ -326,9 +327,30 @@ class Lake:
         return int(DeltaTable(self.uri(spec), storage_options=self.storage_options).version())
 
 
+def _writer_properties(schema: Any) -> Any:
+    """Parquet dictionary encoding for text columns only: on float columns (research returns,
+    positions) it is tried on every page and abandoned, which more than doubled the write
+    time of research results (measured in docs/performance.md)."""
+    import pyarrow as pa
+    from deltalake import ColumnProperties, WriterProperties
+
+    text = {
+        f.name: ColumnProperties(dictionary_enabled=True)
+        for f in schema
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        or pa.types.is_string_view(f.type)
+    }
+    return WriterProperties(
+        default_column_properties=ColumnProperties(dictionary_enabled=False),
+        column_properties=text or None,
+    )
+
+
 def _ts_range(df: pl.DataFrame) -> tuple[datetime | None, datetime | None]:
     if "ts" not in df.columns or df.is_empty():
         return None, None
+    if isinstance(df.schema["ts"], pl.List):  # bars held as lists (research/trade_lists)
+        df = df.select(pl.col("ts").explode())
     lo, hi = df.get_column("ts").min(), df.get_column("ts").max()
     assert lo is None or isinstance(lo, datetime)
     assert hi is None or isinstance(hi, datetime)

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from lake import catalog
+from lake.research_trades import to_lists
 from lake.store import Lake
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -51,7 +52,7 @@ def seed_research(lake: Lake, seed: int = 0) -> pl.Series:
         )
         metrics.append({"strategy": name, "run_id": f"run-{name}"})
     lake.replace(catalog.research_equity(), pl.concat(equity), "strategy")
-    lake.replace(catalog.research_trades(), pl.concat(trades), "strategy")
+    lake.replace(catalog.research_trade_lists(), to_lists(pl.concat(trades)), "strategy")
     layout = catalog.research_metrics().layout
     rows = pl.DataFrame(metrics).with_columns(
         [

@@ -7,6 +7,7 @@ import polars as pl
 
 from assets.pipeline_inputs import positions_of, research_returns
 from lake import catalog
+from lake.research_trades import read_trades
 from lake.store import Lake
 from tests.orchestration.ideas_fixtures import seed_research
 from trading.config import load_config
@@ -38,7 +39,7 @@ def test_returns_and_positions_equal_a_pivot_with_forward_fill(lake: Lake) -> No
     np.testing.assert_array_equal(
         returns.matrix, pivot.select(returns.names).fill_null(0.0).to_numpy()
     )
-    trades = lake.scan(catalog.research_trades()).filter(pl.col("strategy") == "trend").collect()
+    trades = read_trades(lake, ["trend"])
     expected = (
         pl.DataFrame({"ts": returns.ts})
         .join(trades.select("ts", "position"), on="ts", how="left")
@@ -48,3 +49,26 @@ def test_returns_and_positions_equal_a_pivot_with_forward_fill(lake: Lake) -> No
     np.testing.assert_array_equal(read("trend"), expected)
     assert read("unknown").shape == (len(returns.ts), 1)
     assert fee.tolist() == [0.0005]
+
+
+def test_a_lake_written_before_trade_lists_reads_its_per_trade_rows(lake: Lake) -> None:
+    ts = seed_research(lake)
+    old = pl.DataFrame(
+        {
+            "strategy": ["old", "old", "trend"],
+            "venue": ["sim_alpha"] * 3,
+            "symbol": ["BTC/USDT"] * 3,
+            "ts": [ts[2], ts[4], ts[1]],
+            "trade": [0.25, -0.5, 0.75],
+            "position": [0.25, -0.25, 0.75],
+        }
+    )
+    lake.replace(catalog.research_trades(), old, "strategy")  # the form written before
+
+    read, _ = positions_of(lake, load_config(), ts[:6], ["old", "trend"])
+
+    # "old" exists only in the per-trade table; "trend" was written since, its list rows win
+    assert read("old")[:, 0].tolist() == [0.0, 0.0, 0.25, 0.25, -0.25, -0.25]
+    first = read_trades(lake, ["trend"])["position"][0]  # its trade at bar 0, held through 5
+    assert read("trend")[:, 0].tolist() == [first] * 6
+    assert read_trades(lake, ["old"])["trade"].to_list() == [0.25, -0.5]

@@ -337,7 +337,8 @@ def _writer_properties(schema: Any) -> Any:
     text = {
         f.name: ColumnProperties(dictionary_enabled=True)
         for f in schema
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
         or pa.types.is_string_view(f.type)
     }
     return WriterProperties(

@@ -49,7 +49,8 @@ def test_research_frames_hold_one_row_per_key(seed: int, bars: int, n: int) -> N
     trades = flatten(lists)
 
     assert not equity.select(pl.struct(catalog.research_equity().key).is_duplicated().any()).item()
-    assert not lists.select(pl.struct(catalog.research_trade_lists().key).is_duplicated().any()).item()
+    list_key = pl.struct(catalog.research_trade_lists().key)
+    assert not lists.select(list_key.is_duplicated().any()).item()
     assert not trades.select(pl.struct(catalog.research_trades().key).is_duplicated().any()).item()
     assert equity.height == 2 * bars
     assert lists.height == 2 * n

@@ -216,11 +216,11 @@ def main() -> None:
 
         names = list(strategy_names())
         engine_s, grids = engine_only(lake, config, names)  # also warms the compiled engine up
-        print(f"engine + metrics alone: {engine_s:.2f}s", flush=True)
-        began = time.perf_counter()
+        print(f"engine + metrics alone: {engine_s:.2f}s {_load()}", flush=True)
+        began, cpu = time.perf_counter(), time.process_time()
         run_research(lake, config, names, f"direct-{time.time_ns()}", scratch / "reports")
-        direct_s = time.perf_counter() - began
-        print(f"research code without Dagster: {direct_s:.2f}s", flush=True)
+        direct_s, direct_cpu = time.perf_counter() - began, time.process_time() - cpu
+        print(f"research code without Dagster: {direct_s:.2f}s {_load()}", flush=True)
 
         keel = KeelResource(
             config_path=str(config_path),
@@ -229,12 +229,13 @@ def main() -> None:
         )
         (scratch / "dagster").mkdir(exist_ok=True)
         instance = DagsterInstance.local_temp(str(scratch / "dagster"))
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         job = build_definitions(config, str(config_path), keel).resolve_job_def("research")
         result = job.execute_in_process(
             instance=instance, tags=range_tags(names[0], names[-1]), raise_on_error=True
         )
-        path_s = time.perf_counter() - began
+        path_s, path_cpu = time.perf_counter() - began, time.process_time() - cpu
+        print(f"research path: {path_s:.2f}s {_load()}", flush=True)
         assert result.success
         from lake import catalog
 
@@ -245,16 +246,22 @@ def main() -> None:
     print(f"{len(names)} strategies x {len(SYMBOLS)} instruments x {DAYS * 24:,} hourly bars")
     print(f"keel research path (Dagster run, SQLite events): {path_s:.2f}s")
     print(f"  same research code without Dagster:            {direct_s:.2f}s")
+    print(f"  CPU time of this process: path {path_cpu:.1f}s, research code {direct_cpu:.1f}s")
     print(f"  engine + metrics alone on prepared weights:    {engine_s:.2f}s")
     print(f"    path / engine = {path_s / engine_s:.1f}x (goal <= 3x)")
     print(f"    Dagster's share {path_s - direct_s:.2f}s; Keel's research code {direct_s:.2f}s")
     if args.vectorbt_python:
         vbt_s = vectorbt(args.vectorbt_python, closes, grids, 0.0005)
         if vbt_s is not None:
-            print(f"vectorbt from_orders on the same weights (JIT warm): {vbt_s:.2f}s")
+            print(f"vectorbt from_orders on the same weights (JIT warm): {vbt_s:.2f}s {_load()}")
             print(f"    vectorbt / keel path = {vbt_s / path_s:.1f}x (goal >= 20x)")
     else:
         print("vectorbt: not measured (pass --vectorbt-python)")
+
+
+def _load() -> str:
+    """The machine's load average (1, 5, 15 min): timings here are wall clock."""
+    return "(load {:.1f} {:.1f} {:.1f})".format(*os.getloadavg())
 
 
 def _closes(config: Any, lake: Any) -> np.ndarray:

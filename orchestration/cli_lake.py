@@ -49,6 +49,7 @@ def table_specs() -> dict[str, Any]:
     specs += [catalog.funding_rates(), catalog.instruments()]
     specs.append(catalog.features(config.data.research_timeframe, list(registered_features())))
     specs += [catalog.research_metrics(), catalog.research_equity(), catalog.research_trades()]
+    specs.append(catalog.research_trade_lists())
     return {s.name: s for s in specs}
 
 

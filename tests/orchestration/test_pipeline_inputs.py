@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import polars as pl
 
@@ -72,3 +74,24 @@ def test_a_lake_written_before_trade_lists_reads_its_per_trade_rows(lake: Lake) 
     first = read_trades(lake, ["trend"])["position"][0]  # its trade at bar 0, held through 5
     assert read("trend")[:, 0].tolist() == [first] * 6
     assert read_trades(lake, ["old"])["trade"].to_list() == [0.25, -0.5]
+
+
+def test_a_lake_holding_only_per_trade_rows_reads_them(lake: Lake) -> None:
+    ts = pl.Series([datetime(2024, 1, 1, h, tzinfo=UTC) for h in range(3)]).dt.cast_time_unit("us")
+    old = pl.DataFrame(
+        {
+            "strategy": ["old"],
+            "venue": ["sim_alpha"],
+            "symbol": ["BTC/USDT"],
+            "ts": [ts[1]],
+            "trade": [0.5],
+            "position": [0.5],
+        }
+    )
+    lake.replace(catalog.research_trades(), old, "strategy")
+    assert not lake.exists(catalog.research_trade_lists())
+
+    read, _ = positions_of(lake, load_config(), ts, ["old"])
+
+    assert read("old")[:, 0].tolist() == [0.0, 0.5, 0.5]
+    assert read_trades(lake).equals(old)

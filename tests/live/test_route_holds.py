@@ -233,13 +233,13 @@ def test_a_retried_bar_after_a_partial_fill_places_no_second_order_on_the_same_v
     wishes = [_c("s1", None, 1.0, 100.0), _c("s2", None, 1.0, 100.0)]
     none = previous_holdings(_journalled([]))
     first = _plan(wishes, _books(), none, 100.0, routing=RoutingConfig(style="auto"))
-    sent = {(o.venue, o.instrument) for o in first.orders}
+    sent = {(o.venue, o.symbol) for o in first.orders}
     known = frozenset(("paper", o.client_order_id) for o in first.orders)
     half = {(o.venue, SWAP): o.amount / 2 for o in first.orders if o.side == "buy"}
     for style in ("auto", "taker", "maker"):
         retry = _plan(wishes, _books(half, known), none, 100.0,
                       routing=RoutingConfig(style=style))  # fmt: skip
-        again = [(o.venue, o.instrument) for o in retry.orders if (o.venue, o.instrument) in sent]
+        again = [(o.venue, o.symbol) for o in retry.orders if (o.venue, o.symbol) in sent]
         assert again == [], f"{style}: a second order on {again}"
 
 

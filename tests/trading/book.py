@@ -109,7 +109,7 @@ def order(
         amount=amount,
         price=price,
         style="taker",
-        leg=0,
+        pinned=False,
         slice=0,
         not_before=T0 + later,
         kind=kind,

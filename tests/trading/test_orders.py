@@ -15,6 +15,7 @@ from trading.execution.config import TwapConfig
 from trading.execution.orders import (
     client_order_id,
     floor_to_step,
+    is_pinned_order,
     leg_orders,
     price_to_step,
     slice_count,
@@ -36,12 +37,21 @@ def test_limit_prices_round_to_the_passive_side() -> None:
 
 
 def test_client_order_id_is_deterministic_and_valid_everywhere() -> None:
-    one = client_order_id(BAR, BTC, "a", 0, 0)
-    assert one == client_order_id(BAR, BTC, "a", 0, 0)
-    assert one != client_order_id(BAR, BTC, "a", 0, 1)
-    assert one != client_order_id(BAR + timedelta(hours=1), BTC, "a", 0, 0)
+    one = client_order_id(BAR, BTC, "a", False, 0)
+    assert one == client_order_id(BAR, BTC, "a", False, 0)
+    assert one != client_order_id(BAR, BTC, "a", False, 1)
+    assert one != client_order_id(BAR + timedelta(hours=1), BTC, "a", False, 0)
+    # a pinned leg and the venue-neutral leg on one venue never share an id; the id says which
+    pinned = client_order_id(BAR, BTC, "a", True, 0)
+    assert pinned != one
+    assert (is_pinned_order(pinned), is_pinned_order(one), is_pinned_order(None)) == (
+        True,
+        False,
+        False,
+    )
     # OKX: alphanumeric ≤ 32; Binance and Bybit accept a subset of that
-    assert re.fullmatch(r"[A-Za-z0-9]{1,32}", one)
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", one)
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", pinned)
 
 
 def _leg(
@@ -54,7 +64,7 @@ def _leg(
         side="buy",
         amount=amount,
         price=100.0,
-        leg=0,
+        pinned=False,
         slices=slices,
         style="taker",
         interval=timedelta(minutes=5),
@@ -89,7 +99,7 @@ def test_slices_are_spaced_by_the_interval_with_distinct_ids() -> None:
         side="sell",
         amount=1.0,
         price=100.0,
-        leg=2,
+        pinned=True,
         slices=3,
         style="maker",
         interval=timedelta(minutes=5),
@@ -122,7 +132,7 @@ def test_swap_steps_are_already_base_units() -> None:
         side="buy",
         amount=0.057,
         price=100.0,
-        leg=0,
+        pinned=False,
         slices=1,
         style="taker",
         interval=timedelta(minutes=5),
@@ -152,7 +162,7 @@ def test_slices_are_sendable_and_sum_to_the_leg_minus_what_is_reported(
         side="buy",
         amount=amount,
         price=price,
-        leg=0,
+        pinned=False,
         slices=slices,
         style="taker",
         interval=timedelta(minutes=5),

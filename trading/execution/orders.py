@@ -19,11 +19,23 @@ from trading.venues.base import Instrument, Side
 _EPS = 1e-9
 
 
-def client_order_id(bar: datetime, instrument: str, venue: str, leg: int, slice_: int) -> str:
-    """The same decision always yields the same id, so a rerun resubmits and the venue refuses
-    the duplicate. 32 letters and digits: valid on OKX (alphanumeric ≤ 32), Binance and Bybit."""
-    text = f"{bar.isoformat()}|{instrument}|{venue}|{leg}|{slice_}"
-    return "keel" + hashlib.sha256(text.encode()).hexdigest()[:28]
+PINNED_PREFIX, _NEUTRAL = "keelp", "keeln"  # a pinned leg's ids, a venue-neutral leg's
+
+
+def client_order_id(bar: datetime, instrument: str, venue: str, pinned: bool, slice_: int) -> str:
+    """The same decision always yields the same id, so a rerun finds its order instead of
+    sending a second one: derived from (bar, instrument, venue, pinned or not, slice) only, so
+    neither the execution style nor the position of a venue in the router's list changes it.
+    A pinned leg's id starts ``keelp``, a venue-neutral one's ``keeln`` (the ledger tells a
+    pinned leg's fills from the id alone). 32 letters and digits: valid on OKX (alphanumeric
+    ≤ 32), Binance and Bybit."""
+    text = f"{bar.isoformat()}|{instrument}|{venue}|{'pinned' if pinned else 'neutral'}|{slice_}"
+    return (PINNED_PREFIX if pinned else _NEUTRAL) + hashlib.sha256(text.encode()).hexdigest()[:27]
+
+
+def is_pinned_order(client_order_id: str | None) -> bool:
+    """Whether a Keel client order id is a pinned leg's (see ``client_order_id``)."""
+    return bool(client_order_id) and str(client_order_id).startswith(PINNED_PREFIX)
 
 
 def floor_to_step(amount: float, step: float) -> float:
@@ -84,7 +96,7 @@ def leg_orders(
     side: Side,
     amount: float,
     price: float,
-    leg: int,
+    pinned: bool,
     slices: int,
     style: Style,
     interval: timedelta,
@@ -94,18 +106,24 @@ def leg_orders(
     """A venue leg as orders: ``amount`` (already wanted, base units) rounded down to the step,
     split into (at most) ``slices`` equal slices on the step grid, fewer when a slice would fall
     below the market's minimums, the last taking the remainder; each
-    slice may be sent ``interval`` after the previous one, the first at ``start``."""
+    slice may be sent ``interval`` after the previous one, the first at ``start``. ``pinned``:
+    the leg belongs to a parent pinned to this venue (it goes into the ids and the drops)."""
     step = base_step(instrument)
     total = floor_to_step(amount, step)
     dropped: list[Dropped] = []
     if amount - total > _EPS * max(amount, 1.0):
         dropped.append(
-            Dropped(instrument.symbol, instrument.venue, amount - total, "step remainder")
+            Dropped(
+                instrument.symbol, instrument.venue, amount - total, "step remainder",
+                pinned=pinned,
+            )  # fmt: skip
         )
     why = below_minimum(total, price, instrument)
     if why is not None:
         if total > 0.0:
-            dropped.append(Dropped(instrument.symbol, instrument.venue, total, why))
+            dropped.append(
+                Dropped(instrument.symbol, instrument.venue, total, why, pinned=pinned)
+            )
         return [], dropped
     each = floor_to_step(total / slices, step)
     while slices > 1 and below_minimum(each, price, instrument) is not None:
@@ -115,7 +133,7 @@ def leg_orders(
     limit = price_to_step(price, instrument.price_step, side)
     orders = [
         PlannedOrder(
-            client_order_id=client_order_id(bar, instrument.symbol, instrument.venue, leg, i),
+            client_order_id=client_order_id(bar, instrument.symbol, instrument.venue, pinned, i),
             bar_ts=bar,
             instrument=instrument.symbol,
             venue=instrument.venue,
@@ -123,7 +141,7 @@ def leg_orders(
             amount=a,
             price=limit,
             style=style,
-            leg=leg,
+            pinned=pinned,
             slice=i,
             not_before=start + interval * i,
             kind=instrument.kind,

@@ -8,16 +8,21 @@ every quantity that could not be sent (rounding, minimums, no venue, no capacity
 ``Plan.dropped``. Same inputs, same plan, same client order ids.
 
 Pinned legs (targets with a ``venue``): each netted (instrument, venue) is its own parent,
-routed only to that venue, its orders numbered from ``PINNED_LEG`` so their client ids never
-collide with the venue-neutral parent's legs on the same venue. What a pinned parent starts
-from: the venue's position when the instrument has no venue-neutral target (the legs own the
-venue), else the legs' previous attributed notional (the venue-neutral parent owns the rest of
-the instrument's position, so the instrument as a whole always moves to its net target).
+routed only to that venue; its orders carry ``pinned`` and their client ids say so, so they
+never collide with the venue-neutral parent's leg on the same venue. What a pinned parent
+starts from: the venue's position when the instrument has no venue-neutral target (the legs own
+the venue), else what the pinned legs' own orders filled there (``Snapshot.pinned_positions``):
+a denied or unfilled leg is not held, so it is retried on its venue next bar and the
+venue-neutral parent never buys the gap elsewhere.
+
+Held positions: ``previous`` may give each strategy's holding in base units (``quantity``);
+a strategy without a signal (or without a row) holds those units, valued at this bar's
+reference price, so a held position drifts with the price without a trade, as in the backtest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -28,7 +33,7 @@ from trading.execution.orders import leg_orders, slice_count
 from trading.execution.quotes import Capacity, listing, quote, reference_price, styles
 from trading.execution.router import VenueQuote, equal_split_cost, route, single_venue_cost
 from trading.execution.types import Dropped, MarketStat, PlannedOrder, Snapshot
-from trading.portfolio.netting import attribute_costs, keys, net_targets
+from trading.portfolio.netting import attribute_costs, hold_absent, keys, net_targets, value_held
 from trading.risk.config import RiskConfig
 from trading.risk.gate import check
 from trading.risk.states import Denial
@@ -53,13 +58,14 @@ PARENTS: Mapping[str, pl.DataType] = {
     "unrouted_usd": pl.Float64(),
 }
 _DUST_USD = 1e-6
-PINNED_LEG = 100  # leg number of a pinned parent's orders (neutral legs count from 0)
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
     """What one bar's decision sends, refuses and leaves out, and who owns what.
-    ``attribution``: strategy, instrument, notional_usd, share, cost_usd. ``routes``: planned
+    ``attribution``: strategy, instrument (venue for pinned legs), notional_usd, share,
+    cost_usd (of its own parent's orders), price (the reference price valuing it) and quantity
+    (base units: what the strategy holds once filled). ``routes``: planned
     USD per instrument and venue with cash cost and rewards. ``parents``: per instrument, the
     USD routed and its net cost against the single cheapest venue and an equal split of the
     same amount (both ignoring caps), and what no venue could take.
@@ -90,7 +96,18 @@ def plan_orders(
     """Turn ``targets`` (strategy, instrument, weight in [-1, 1] or null = no signal; an
     optional ``venue`` pins a leg) and the capital per strategy into gate-approved orders
     across venues. ``instruments`` and ``market`` are keyed by (venue, symbol); ``previous``
-    is the last plan's attribution, which strategies without a signal keep."""
+    is the last plan's attribution — ``quantity`` (base units, valued at this bar's reference
+    price) or ``notional_usd`` — which a strategy keeps when it has no signal, or no row at all
+    while it is in ``allocations``."""
+
+    def price(symbol: str, venue: str | None) -> float | None:
+        where = [venue] if venue is not None else [m.venue for m in listing(instruments, symbol)]
+        return reference_price(symbol, where, snapshot)
+
+    if previous is not None and "quantity" in previous.columns:
+        previous = value_held(previous, price)
+    if previous is not None:
+        targets = hold_absent(targets, previous, allocations)
     allowed, strategy_denials = check_strategies(targets, allocations, limits, previous)
     netted = net_targets(allowed, allocations, previous)
     run = _Run(snapshot, instruments, market, config, Capacity.of(snapshot))
@@ -98,25 +115,23 @@ def plan_orders(
     net = netted.net
     if "venue" not in net.columns:
         net = net.with_columns(venue=pl.lit(None, dtype=pl.String))
-    held = _pinned_held(previous)
     for symbol, rows in _by_instrument(net):
         neutral = [usd for venue, usd in rows if venue is None]
         pinned = [(venue, usd) for venue, usd in rows if venue is not None]
         starts: dict[str, float] = {}
         for venue, usd in pinned:
-            price = reference_price(symbol, [venue], snapshot)
-            own = snapshot.positions.get((venue, symbol), 0.0)
-            before = held.get((symbol, venue), 0.0) / price if neutral and price else own
-            starts[venue] = before
-            run.parent(symbol, usd, venue=venue, start=before)
+            position = snapshot.pinned_positions if neutral else snapshot.positions
+            starts[venue] = position.get((venue, symbol), 0.0)
+            run.parent(symbol, usd, venue=venue, start=starts[venue])
         for usd in neutral:
             run.parent(symbol, usd, start=snapshot.net_position(symbol) - sum(starts.values()))
     approved, denials = check(run.orders, snapshot, limits)
+    attribution = _attribution(netted.attribution, approved, previous)
     return Plan(
         orders=tuple(approved),
         denials=tuple(strategy_denials) + tuple(denials),
         dropped=tuple(run.dropped),
-        attribution=_attribution(netted.attribution, approved, previous),
+        attribution=_valued(attribution, price),
         routes=pl.DataFrame(run.routes, schema=dict(ROUTES), orient="row"),
         parents=pl.DataFrame(run.parents, schema=dict(PARENTS), orient="row"),
         rewards_extra_usd=run.extra,
@@ -153,13 +168,18 @@ class _Run:
         ]
         if not markets:
             why = "no venue lists it" if venue is None else f"{venue} does not list it"
-            self.dropped.append(Dropped(symbol, venue or "", abs(target_usd), why, "usd"))
+            self.dropped.append(
+                Dropped(symbol, venue or "", abs(target_usd), why, "usd", venue is not None)
+            )
             return
         price = reference_price(symbol, [m.venue for m in markets], self.snapshot)
         if price is None:
             self.dropped.append(
-                Dropped(symbol, venue or "", abs(target_usd), "no reference price", "usd")
-            )
+                Dropped(
+                    symbol, venue or "", abs(target_usd), "no reference price", "usd",
+                    venue is not None,
+                )
+            )  # fmt: skip
             return
         delta = target_usd / price - start
         total = abs(delta) * price
@@ -168,7 +188,6 @@ class _Run:
         direction = 1.0 if delta > 0 else -1.0
         config = self.config
         options = [(m, style) for m in markets for style in styles(config)]
-        markets = [m for m, _ in options]
         quotes = [
             quote(
                 m,
@@ -199,16 +218,36 @@ class _Run:
         )
         if split.unrouted_usd > _DUST_USD:
             self.dropped.append(
-                Dropped(symbol, venue or "", split.unrouted_usd / price, "no venue capacity")
-            )
-        first = 0 if venue is None else PINNED_LEG
-        for leg, (m, q, usd) in enumerate(zip(markets, quotes, split.notional_usd, strict=True)):
+                Dropped(
+                    symbol, venue or "", split.unrouted_usd / price, "no venue capacity",
+                    pinned=venue is not None,
+                )
+            )  # fmt: skip
+        # One leg per venue whatever styles the router mixed there: an order's id names its
+        # venue, never its style, so a retried bar whose split flips style finds its order.
+        parts: dict[str, list[tuple[VenueQuote, float]]] = {}
+        for (m, _), q, usd in zip(options, quotes, split.notional_usd, strict=True):
             if usd > _DUST_USD:
-                self._leg(m, q, first + leg, usd, price, direction)
+                parts.setdefault(m.venue, []).append((q, usd))
+        for m in markets:
+            if m.venue in parts:
+                self._leg(m, parts[m.venue], price, direction, venue is not None)
 
     def _leg(
-        self, m: Instrument, q: VenueQuote, leg: int, usd: float, price: float, direction: float
+        self,
+        m: Instrument,
+        parts: list[tuple[VenueQuote, float]],
+        price: float,
+        direction: float,
+        pinned: bool,
     ) -> None:
+        """One venue's leg: the USD the router gave it in every style, executed in the style
+        that got the most (the first of ``styles`` on a tie), with the cost and rewards of the
+        router's split."""
+        usd = sum(u for _, u in parts)
+        style = max(parts, key=lambda p: p[1])[0].style
+        cash = sum(q.cash(u) for q, u in parts)
+        rewards = sum(q.rewards(u) for q, u in parts)
         stat = self.market.get((m.venue, m.symbol))
         amount = usd / price
         twap = self.config.twap
@@ -221,12 +260,12 @@ class _Run:
             side="buy" if direction > 0 else "sell",
             amount=amount,
             price=mark.price if mark is not None else price,
-            leg=leg,
+            pinned=pinned,
             slices=slices,
-            style=twap.mode if slices > 1 and twap.mode != "auto" else q.style,
+            style=twap.mode if slices > 1 and twap.mode != "auto" else style,
             interval=timedelta(minutes=twap.interval_minutes),
-            cost_usd=q.cash(usd),
-            rewards_usd=q.rewards(usd),
+            cost_usd=cash,
+            rewards_usd=rewards,
         )
         self.orders.extend(made)
         self.dropped.extend(lost)
@@ -234,7 +273,7 @@ class _Run:
         if sent > 0.0:
             self.capacity.take(m.venue, m.symbol, direction * sent, price)
             self.volume[m.venue] = self.volume.get(m.venue, 0.0) + sent * price
-            self.routes.append((m.symbol, m.venue, sent * price, q.cash(usd), q.rewards(usd)))
+            self.routes.append((m.symbol, m.venue, sent * price, cash, rewards))
 
 
 def _by_instrument(net: pl.DataFrame) -> list[tuple[str, list[tuple[str | None, float]]]]:
@@ -245,28 +284,44 @@ def _by_instrument(net: pl.DataFrame) -> list[tuple[str, list[tuple[str | None, 
     return sorted(out.items())
 
 
-def _pinned_held(previous: pl.DataFrame | None) -> dict[tuple[str, str], float]:
-    """The pinned legs' previous attributed notional per (instrument, venue)."""
-    if previous is None or "venue" not in previous.columns:
-        return {}
-    legs = previous.filter(pl.col("venue").is_not_null())
-    out: dict[tuple[str, str], float] = {}
-    for symbol, venue, usd in legs.select("instrument", "venue", "notional_usd").iter_rows():
-        out[(symbol, venue)] = out.get((symbol, venue), 0.0) + (usd or 0.0)
-    return out
-
-
 def _attribution(
     attribution: pl.DataFrame, approved: list[PlannedOrder], previous: pl.DataFrame | None
 ) -> pl.DataFrame:
-    costs: dict[str, float] = {}
+    """Costs of each parent's orders (a pinned leg's on its venue, the venue-neutral ones
+    under a null venue) shared by the strategies of that parent only."""
+    pinned = "venue" in attribution.columns
+    costs: dict[tuple[str, str | None], float] = {}
     for o in approved:
-        costs[o.instrument] = costs.get(o.instrument, 0.0) + o.expected_cost_usd - o.rewards_usd
+        key = (o.instrument, o.venue if pinned and o.pinned else None)
+        costs[key] = costs.get(key, 0.0) + o.expected_cost_usd - o.rewards_usd
     frame = pl.DataFrame(
-        {"instrument": list(costs), "cost_usd": list(costs.values())},
-        schema={"instrument": pl.String(), "cost_usd": pl.Float64()},
+        {
+            "instrument": [k[0] for k in costs],
+            "venue": [k[1] for k in costs],
+            "cost_usd": list(costs.values()),
+        },
+        schema={"instrument": pl.String(), "venue": pl.String(), "cost_usd": pl.Float64()},
     )
-    owned = attribute_costs(attribution, frame, previous)
+    owned = attribute_costs(attribution, frame if pinned else frame.drop("venue"), previous)
     return attribution.join(owned, on=keys(attribution), how="left", nulls_equal=True).with_columns(
         pl.col("cost_usd").fill_null(0.0)
+    )
+
+
+def _valued(
+    attribution: pl.DataFrame, price: Callable[[str, str | None], float | None]
+) -> pl.DataFrame:
+    """The attribution with the reference price of each row's parent and the base units its
+    notional buys there (what a strategy without a signal holds next bar)."""
+    venues = attribution["venue"] if "venue" in attribution.columns else None
+    prices = [
+        price(s, venues[i] if venues is not None else None)
+        for i, s in enumerate(attribution["instrument"])
+    ]
+    return attribution.with_columns(
+        pl.Series("price", prices, dtype=pl.Float64())
+    ).with_columns(
+        pl.when(pl.col("price") > 0.0)
+        .then(pl.col("notional_usd") / pl.col("price"))
+        .alias("quantity")
     )

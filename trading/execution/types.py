@@ -49,7 +49,8 @@ class Mark:
 class Snapshot:
     """The account as the plan and the gate see it: ``positions`` per (venue, symbol) in base
     units, reference ``marks`` per (venue, symbol), ``orders_last_minute`` per venue for the
-    rate limit, ``data_age_bars`` of the features the decision used."""
+    rate limit, ``data_age_bars`` of the features the decision used. ``pinned_positions``:
+    the part of each (venue, symbol) position the pinned legs' own orders filled there."""
 
     ts: datetime
     bar_ts: datetime
@@ -60,6 +61,7 @@ class Snapshot:
     daily_pnl_usd: float = 0.0
     orders_last_minute: Mapping[str, int] = field(default_factory=dict)
     rewards_spent_today_usd: float = 0.0
+    pinned_positions: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
     def position(self, venue: str, symbol: str) -> float:
         """Signed base units held on a venue (0 when flat or unknown)."""
@@ -73,7 +75,9 @@ class Snapshot:
 @dataclass(frozen=True, slots=True)
 class PlannedOrder:
     """One child order: a slice of a venue leg of a parent order. ``price`` is the reference
-    price (the limit for maker orders); ``not_before`` is when a TWAP slice may be sent."""
+    price (the limit for maker orders); ``not_before`` is when a TWAP slice may be sent.
+    ``pinned``: a leg of a parent pinned to ``venue`` (a cross-venue basis leg), else a leg of
+    the venue-neutral parent the router split; ``style`` is how it executes (not in its id)."""
 
     client_order_id: str
     bar_ts: datetime
@@ -83,7 +87,7 @@ class PlannedOrder:
     amount: float
     price: float
     style: Style
-    leg: int
+    pinned: bool
     slice: int
     not_before: datetime
     kind: InstrumentKind = "swap"
@@ -104,13 +108,15 @@ class PlannedOrder:
 @dataclass(frozen=True, slots=True)
 class Dropped:
     """Quantity the plan could not send, and why (below a minimum, step remainder, no venue).
-    ``amount`` is in base units, or in USD (``unit``) when the instrument has no price."""
+    ``amount`` is in base units, or in USD (``unit``) when the instrument has no price;
+    ``pinned``: it was a pinned parent's (its owners are the pinned strategies)."""
 
     instrument: str
     venue: str
     amount: float
     reason: str
     unit: Literal["base", "usd"] = "base"
+    pinned: bool = False
 
 
 def base_step(instrument: Instrument) -> float:

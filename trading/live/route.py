@@ -5,8 +5,10 @@ per venue for pinned legs) and gets back the orders to send, the denials and the
 with attribution. The router decides venues: a strategy's venue-neutral weight on an
 instrument is netted with the other strategies' and split across the venues that list it
 (fees, impact, rewards, caps); a pinned leg nets with the other legs on its venue and trades
-only there. A null weight is no signal: the strategy keeps its previous holding. Every order
-passes the risk gate.
+only there. A null weight is no signal: the strategy keeps its previous holding, in base units
+valued at this bar's price (as in the backtest); a deployed strategy with no row for something
+it holds keeps it too. A pinned leg starts from what its own orders filled on its venue. Every
+order passes the risk gate.
 Trading states come from the journal (``keel halt`` and the runs) on top of ``[risk].states``.
 """
 
@@ -21,7 +23,7 @@ import polars as pl
 
 from trading.execution.config import RoutingConfig
 from trading.execution.inputs import CapsLike, venue_state
-from trading.execution.plan import PINNED_LEG
+from trading.execution.orders import is_pinned_order
 from trading.execution.plan import plan_orders as route_orders
 from trading.execution.types import Mark, MarketStat, Snapshot
 from trading.live.engine import OrderIntent
@@ -70,6 +72,41 @@ class Books:
     refused: frozenset[tuple[str, str]]  # (account, venue) failing reconciliation
     trading_enabled: Mapping[str, bool]  # venue -> live orders allowed
     known_orders: frozenset[tuple[str, str]]  # (account, client order id) in the journal
+    pinned: Mapping[Key, float] = field(default_factory=dict)  # what pinned legs' fills hold
+
+
+def previous_holdings(net_targets: pl.DataFrame) -> pl.DataFrame:
+    """Each strategy's last journalled holding per account and instrument (venue null) or
+    pinned leg (its venue), in base units (``quantity``): what it keeps without a signal.
+    Units, not USD: a held position drifts with the price, it is not traded back."""
+    return (
+        net_targets.sort("bar", "at")
+        .unique(["strategy", "account", "symbol", "venue"], keep="last")
+        .select(
+            "strategy",
+            "account",
+            pl.col("symbol").alias("instrument"),
+            pl.when(pl.col("venue") != "*").then(pl.col("venue")).alias("venue"),
+            pl.col("contribution").alias("quantity"),
+        )
+        .sort("strategy", "account", "instrument", "venue", nulls_last=False)
+    )
+
+
+def pinned_holdings(fills: pl.DataFrame) -> dict[Key, float]:
+    """Per (account, venue, symbol), the signed base units the fills of pinned legs' orders
+    (told by their client ids) hold: where a pinned leg stands, whatever its target was."""
+    out: dict[Key, float] = {}
+    mine = fills.filter(
+        pl.col("origin") != "before_keel",
+        pl.col("client_order_id").map_elements(is_pinned_order, return_dtype=pl.Boolean),
+    )
+    for account, venue, symbol, side, amount in mine.select(
+        "account", "venue", "symbol", "side", "amount"
+    ).iter_rows():
+        key = (account, venue, symbol)
+        out[key] = out.get(key, 0.0) + (amount if side == "buy" else -amount)
+    return out
 
 
 def state_rules(risk: RiskConfig, states: TradingStates) -> RiskConfig:
@@ -126,16 +163,23 @@ def plan_account(
     now: datetime,
     bar: datetime,
     caps: Mapping[str, CapsLike | None] | None = None,
+    deployed: Mapping[str, float] | None = None,
 ) -> Plan:
-    """One account's orders for the bar; ``previous`` is the account's last attribution
-    (strategy, instrument, venue or null, notional_usd), kept by strategies without a signal
-    or HALTED. Prices are the
-    reference ``marks`` of every venue and instrument (price and when it was observed).
+    """One account's orders for the bar; ``previous`` is the last holdings (strategy,
+    instrument, venue or null, ``quantity`` in base units — ``previous_holdings`` — or
+    ``notional_usd``; rows of other accounts are ignored), kept by strategies without a signal,
+    without a row, or HALTED. ``deployed``: capital of every strategy deployed on this account
+    (those hold what they have when they give no row); None: the contributing ones. Prices
+    are the reference ``marks`` of every venue and instrument (price and when it was observed).
     ``caps`` (each venue config's ``caps``) bound the live account's venues; paper accounts
     hold no real money and have none."""
     plan = Plan()
     mine = [c for c in contributions if c.account == account]
-    if not mine:
+    if "account" in previous.columns:
+        previous = previous.filter(account=account).drop("account")
+    capital = {c.strategy: c.capital for c in mine} if deployed is None else dict(deployed)
+    holds = previous.filter(pl.col("strategy").is_in(list(capital)))
+    if not mine and holds.is_empty():
         return plan
     prices = {k: m.price for k, m in marks.items() if k in instruments}
     weight = pl.col("weight")
@@ -156,7 +200,6 @@ def plan_account(
         .agg(pl.when(weight.count() > 0).then(weight.sum().clip(-1.0, 1.0)))  # null stays null
         .sort("strategy", "instrument", "venue", nulls_last=False)
     )
-    capital = {c.strategy: c.capital for c in mine}
     venues = sorted({v for (v, _) in instruments})
     positions = {(v, s): q for (a, v, s), q in books.positions.items() if a == account}
     gross: dict[str, float] = {}
@@ -182,6 +225,7 @@ def plan_account(
             for v in venues
         },
         marks={k: m for k, m in marks.items() if k in instruments},
+        pinned_positions={(v, s): q for (a, v, s), q in books.pinned.items() if a == account},
     )
     for v in venues:
         if (account, v) in books.refused:
@@ -206,9 +250,7 @@ def plan_account(
     }
     for r in net.iter_rows(named=True):
         symbol, venue = r["instrument"], r["venue"]
-        price = next(
-            (p for (v, s), p in sorted(prices.items()) if s == symbol and venue in (None, v)), 0.0
-        )
+        price = r["price"] or 0.0  # the reference price valuing the strategy's holding
         total = totals[(symbol, venue)]
         plan.net_targets.append(
             {
@@ -219,7 +261,7 @@ def plan_account(
                 "weight": wanted.get((r["strategy"], symbol, venue)),  # null: no signal
                 "capital": capital.get(r["strategy"], 0.0),
                 "price": price,
-                "contribution": r["notional_usd"] / price if price else 0.0,
+                "contribution": r["quantity"] or 0.0,  # base units held once filled
                 "net_target": total / price if price else 0.0,
                 "position": sum(
                     q for (v, s), q in positions.items() if s == symbol and venue in (None, v)
@@ -233,7 +275,7 @@ def plan_account(
         )
     }
     for o in routed.orders:
-        who = owners.get((o.instrument, o.venue if o.leg >= PINNED_LEG else None), "*")
+        who = owners.get((o.instrument, o.venue if o.pinned else None), "*")
         if (account, o.client_order_id) in books.known_orders:
             continue  # this bar's order exists already (a retried run): reconciliation owns it
         if o.not_before > now:
@@ -261,7 +303,7 @@ def plan_account(
     for x in routed.dropped:
         if x.reason == "step remainder":
             continue  # less than one amount step: not worth a row per order
-        owner = owners.get((x.instrument, x.venue or None)) or owners.get((x.instrument, None))
+        owner = owners.get((x.instrument, x.venue if x.pinned else None))
         plan.denials.append(
             _row(owner or "*", account, x.venue or "*", x.instrument, "", x.amount, "dropped",
                  x.reason)

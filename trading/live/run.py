@@ -25,7 +25,9 @@ from trading.live.route import (
     Books,
     Contribution,
     Plan,
+    pinned_holdings,
     plan_account,
+    previous_holdings,
     reference_marks,
     state_rules,
 )
@@ -137,10 +139,11 @@ class TradingRun:
             frozenset((r.account, r.venue) for r in recons.values() if r.refused),
             {a.venue.name: a.trading_enabled for a in self.parts.accounts.values()},
             frozenset((kind, cid) for (kind, _, cid) in ledger.orders),
+            pinned_holdings(journal.read("fills")),
         )
         states = self.states()
         risk = state_rules(self.parts.risk, states)
-        previous = self._previous_attribution()
+        previous = previous_holdings(journal.read("net_targets"))
         marks = reference_marks(
             self.parts.accounts.values(),
             {c.symbol for c in contributions},
@@ -161,6 +164,8 @@ class TradingRun:
                 kind, contributions, books, previous.filter(account=kind).drop("account"),
                 instruments, self.data.market, marks, risk, self.parts.routing,
                 self.parts.clock(), self.data.bar, self.parts.caps,
+                {d.strategy.name: d.deployment.capital for d in self.parts.deployed
+                 if d.deployment.stage == kind},
             )  # fmt: skip
             plan.net_targets += part.net_targets
             plan.orders += part.orders
@@ -243,23 +248,6 @@ class TradingRun:
                 )
             )
         return out
-
-    def _previous_attribution(self) -> pl.DataFrame:
-        """Each strategy's last attributed notional per account and instrument (venue null)
-        or pinned leg (its venue)."""
-        last = self.parts.journal.read("net_targets")
-        return (
-            last.sort("bar", "at")
-            .unique(["strategy", "account", "symbol", "venue"], keep="last")
-            .select(
-                "strategy",
-                "account",
-                pl.col("symbol").alias("instrument"),
-                pl.when(pl.col("venue") != "*").then(pl.col("venue")).alias("venue"),
-                (pl.col("contribution") * pl.col("price")).alias("notional_usd"),
-            )
-            .sort("strategy", "account", "instrument", "venue", nulls_last=False)
-        )
 
     def _spot_symbols(self, kind: str, venue: str) -> set[str]:
         account = self.parts.accounts.get((kind, venue))

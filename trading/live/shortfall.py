@@ -10,6 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from trading.costs import VenueCosts, cost_rate
+from trading.execution.orders import PINNED_PREFIX
 
 _SCHEMA = {
     "strategy": pl.String,
@@ -29,16 +30,25 @@ def shortfall(
     net_targets: pl.DataFrame,
 ) -> pl.DataFrame:
     """Per Keel order and contributing strategy: realized and modelled cost in bps, the
-    order's notional split by each strategy's share of the net target (|contribution|).
+    order's notional split by each strategy's share of the net target (|contribution|) of the
+    order's own parent: a pinned leg's order (``keelp`` id) among the legs pinned to its venue,
+    a venue-neutral order among the venue-neutral targets (venue ``*``).
 
     ``filled`` is one row per order (``trading.live.order_fills.per_order``: fills summed, at
     their VWAP) with ``adv`` (daily traded value) and ``daily_vol`` known at its first fill
     (``trading.liquidity.as_of``); the model prices the order's whole notional."""
     if filled.is_empty():
         return pl.DataFrame(schema=_SCHEMA)
-    where = ["run_id", "account", "symbol"]  # net targets are per instrument, not venue
+    where = ["run_id", "account", "symbol", "parent"]  # parent: a pinned venue, or "*"
+    filled = filled.with_columns(
+        parent=pl.when(pl.col("client_order_id").str.starts_with(PINNED_PREFIX))
+        .then(pl.col("venue"))
+        .otherwise(pl.lit("*"))
+    )
     shares = (
-        net_targets.select(*where, "strategy", share=pl.col("contribution").abs())
+        net_targets.select(
+            *where[:3], "strategy", parent=pl.col("venue"), share=pl.col("contribution").abs()
+        )
         .with_columns(share=pl.col("share") / pl.col("share").sum().over(where))
         .filter(pl.col("share") > 0)
     )

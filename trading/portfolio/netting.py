@@ -6,8 +6,11 @@ wishes net out before anything is routed, so two models that disagree cost nothi
 strategy owns of the net position, and of the costs of getting there, is kept as attribution.
 
 No signal is not zero: a strategy without a signal keeps what it held (its previous attributed
-notional, when given); an instrument on which nobody has a signal gets no target, so nothing
-trades it.
+notional, when given); so does a strategy that gives no row at all for something it holds
+(``hold_absent``: in the backtest a missing row is NaN, a hold). Holdings are carried in base
+units and valued at the current price (``value_held``), so a held position drifts with the
+price and is never traded back to an old USD amount. An instrument on which nobody has a
+signal gets no target, so nothing trades it.
 
 Pinned legs: targets may carry a ``venue`` column. A row with a venue is a leg pinned to that
 venue (a cross-venue basis model); pinned legs net with the other strategies' legs on the same
@@ -18,7 +21,7 @@ every target is venue-neutral and the outputs have no venue column.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -64,6 +67,64 @@ def join_previous(frame: pl.DataFrame, previous: pl.DataFrame, column: str) -> p
         pl.col("notional_usd").cast(pl.Float64).alias(column),
     ).select(*on, column)
     return frame.join(prev, on=on, how="left", nulls_equal=True)
+
+
+def value_held(
+    previous: pl.DataFrame, price: Callable[[str, str | None], float | None]
+) -> pl.DataFrame:
+    """``previous`` holdings in base units (``quantity``) as ``notional_usd`` at ``price`` of
+    (instrument, venue or None) now: the USD a held position is worth this bar. A holding
+    without a price has no value (its strategy's hold contributes nothing)."""
+    venue = previous["venue"] if "venue" in previous.columns else None
+    marks = [
+        price(s, venue[i] if venue is not None else None)
+        for i, s in enumerate(previous["instrument"])
+    ]
+    return previous.with_columns(
+        (pl.col("quantity").cast(pl.Float64) * pl.Series(marks, dtype=pl.Float64())).alias(
+            "notional_usd"
+        )
+    )
+
+
+def hold_absent(
+    targets: pl.DataFrame, previous: pl.DataFrame, strategies: Mapping[str, float]
+) -> pl.DataFrame:
+    """``targets`` plus a no-signal row (weight null) for every non-zero ``previous`` holding
+    of a strategy in ``strategies`` that has no row for it: a missing row holds, as in the
+    backtest, instead of leaving the holding out of the net (which would sell it as soon as
+    another strategy trades the instrument). Holdings of strategies not in ``strategies`` (no
+    longer deployed) are not held."""
+    on = keys(targets)
+    held = previous.filter(
+        pl.col("strategy").is_in(list(strategies)),
+        pl.col("notional_usd").fill_null(0.0) != 0.0,
+        *([pl.col("quantity").fill_null(0.0) != 0.0] if "quantity" in previous.columns else []),
+    )
+    if "venue" not in held.columns:
+        held = held.with_columns(pl.lit(None, pl.String).alias("venue"))
+    if "venue" not in on:
+        held = held.filter(pl.col("venue").is_null())  # targets pin nothing: neutral holdings
+    if held.is_empty():
+        return targets
+    missing = (
+        held.select(
+            pl.col("strategy").cast(pl.String),
+            pl.col("instrument").cast(pl.String),
+            *([pl.col("venue").cast(pl.String)] if "venue" in on else []),
+        )
+        .unique()
+        .join(
+            targets.select(pl.col(c).cast(pl.String) for c in on),
+            on=on,
+            how="anti",
+            nulls_equal=True,
+        )
+    )
+    if missing.is_empty():
+        return targets
+    extra = missing.with_columns(pl.lit(None, pl.Float64).alias("weight"))
+    return pl.concat([targets, extra], how="diagonal_relaxed").select(targets.columns)
 
 
 def _validate(targets: pl.DataFrame, capital: Mapping[str, float]) -> pl.DataFrame:
@@ -149,10 +210,14 @@ def net_targets(
 def attribute_costs(
     attribution: pl.DataFrame, costs: pl.DataFrame, previous: pl.DataFrame | None = None
 ) -> pl.DataFrame:
-    """Each strategy's part of each instrument's trading cost (``costs``: instrument,
-    cost_usd), in proportion to how much of the trade it caused: the size of its change in
-    notional against ``previous``, or of its notional when there is no previous."""
+    """Each strategy's part of each parent's trading cost (``costs``: instrument, cost_usd,
+    and venue when the attribution pins legs: a pinned leg's costs under its venue, the
+    venue-neutral parent's under a null venue), in proportion to how much of that parent's
+    trade it caused: the size of its change in notional against ``previous``, or of its
+    notional when there is no previous. A pinned leg's costs never land on a venue-neutral
+    strategy, nor the reverse."""
     on = keys(attribution)
+    parent = on[1:]
     now = attribution.select(*on, "notional_usd")
     if previous is not None:
         prev = previous.select(
@@ -166,10 +231,14 @@ def attribute_costs(
     else:
         cause = pl.col("notional_usd").abs()
     caused = now.with_columns(cause.alias("cause")).with_columns(
-        pl.col("cause").sum().over("instrument").alias("total")
+        pl.col("cause").sum().over(parent).alias("total")
     )
+    if "venue" in parent and "venue" not in costs.columns:
+        costs = costs.with_columns(pl.lit(None, pl.String).alias("venue"))
     return (
-        caused.join(costs.select("instrument", "cost_usd"), on="instrument", how="inner")
+        caused.join(
+            costs.select(*parent, "cost_usd"), on=parent, how="inner", nulls_equal=True
+        )
         .select(
             *on,
             pl.when(pl.col("total") > 0.0)
@@ -177,5 +246,5 @@ def attribute_costs(
             .otherwise(0.0)
             .alias("cost_usd"),
         )
-        .sort("instrument", *on[2:], "strategy")
+        .sort("instrument", *on[2:], "strategy", nulls_last=False)
     )

@@ -273,7 +273,8 @@ def test_a_pinned_legs_cost_is_charged_to_the_pinned_strategy_only() -> None:
         cost["basis" if o.pinned else "trend"] += o.expected_cost_usd - o.rewards_usd
     got = dict(plan.attribution.select("strategy", "cost_usd").iter_rows())
     assert got == pytest.approx(cost)
-    assert cost["basis"] > 0.0 and cost["trend"] > 0.0
+    assert cost["basis"] > 0.0
+    assert cost["trend"] > 0.0
 
 
 def test_a_pinned_fill_is_attributed_to_the_pinned_strategy_and_a_neutral_fill_to_the_others() -> (
@@ -296,8 +297,6 @@ def test_a_pinned_fill_is_attributed_to_the_pinned_strategy_and_a_neutral_fill_t
         {"run_id": ["r"] * 2, "account": ["paper"] * 2, "symbol": [SWAP] * 2,
          "venue": ["a", "*"], "strategy": ["basis", "trend"], "contribution": [30.0, 20.0]}
     )  # fmt: skip
-    liquidity = pl.DataFrame(
-        {"venue": ["a"], "symbol": [SWAP], "adv": [1e9], "daily_vol": [0.03]}
-    )
+    liquidity = pl.DataFrame({"venue": ["a"], "symbol": [SWAP], "adv": [1e9], "daily_vol": [0.03]})
     got = shortfall(fills, orders, {}, liquidity, net_targets)
     assert sorted(got.select("strategy", "notional").rows()) == [("basis", 300.0), ("trend", 200.0)]

@@ -114,16 +114,18 @@ def leg_orders(
     if amount - total > _EPS * max(amount, 1.0):
         dropped.append(
             Dropped(
-                instrument.symbol, instrument.venue, amount - total, "step remainder",
-                pinned=pinned,
-            )  # fmt: skip
+                instrument.symbol,
+                instrument.venue,
+                amount - total,
+                "step remainder",
+                "base",
+                pinned,
+            )
         )
     why = below_minimum(total, price, instrument)
     if why is not None:
         if total > 0.0:
-            dropped.append(
-                Dropped(instrument.symbol, instrument.venue, total, why, pinned=pinned)
-            )
+            dropped.append(Dropped(instrument.symbol, instrument.venue, total, why, pinned=pinned))
         return [], dropped
     each = floor_to_step(total / slices, step)
     while slices > 1 and below_minimum(each, price, instrument) is not None:

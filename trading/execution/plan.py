@@ -100,9 +100,14 @@ def plan_orders(
     price) or ``notional_usd`` — which a strategy keeps when it has no signal, or no row at all
     while it is in ``allocations``."""
 
+    priced: dict[tuple[str, str | None], float | None] = {}
+
     def price(symbol: str, venue: str | None) -> float | None:
-        where = [venue] if venue is not None else [m.venue for m in listing(instruments, symbol)]
-        return reference_price(symbol, where, snapshot)
+        """The reference price a parent on (symbol, venue or None) trades at (cached)."""
+        if (symbol, venue) not in priced:
+            where = [venue] if venue else [m.venue for m in listing(instruments, symbol)]
+            priced[(symbol, venue)] = reference_price(symbol, where, snapshot)
+        return priced[(symbol, venue)]
 
     if previous is not None and "quantity" in previous.columns:
         previous = value_held(previous, price)
@@ -318,9 +323,7 @@ def _valued(
         price(s, venues[i] if venues is not None else None)
         for i, s in enumerate(attribution["instrument"])
     ]
-    return attribution.with_columns(
-        pl.Series("price", prices, dtype=pl.Float64())
-    ).with_columns(
+    return attribution.with_columns(pl.Series("price", prices, dtype=pl.Float64())).with_columns(
         pl.when(pl.col("price") > 0.0)
         .then(pl.col("notional_usd") / pl.col("price"))
         .alias("quantity")

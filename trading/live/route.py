@@ -23,7 +23,7 @@ import polars as pl
 
 from trading.execution.config import RoutingConfig
 from trading.execution.inputs import CapsLike, venue_state
-from trading.execution.orders import is_pinned_order
+from trading.execution.orders import PINNED_PREFIX
 from trading.execution.plan import plan_orders as route_orders
 from trading.execution.types import Mark, MarketStat, Snapshot
 from trading.live.engine import OrderIntent
@@ -99,7 +99,7 @@ def pinned_holdings(fills: pl.DataFrame) -> dict[Key, float]:
     out: dict[Key, float] = {}
     mine = fills.filter(
         pl.col("origin") != "before_keel",
-        pl.col("client_order_id").map_elements(is_pinned_order, return_dtype=pl.Boolean),
+        pl.col("client_order_id").str.starts_with(PINNED_PREFIX).fill_null(False),
     )
     for account, venue, symbol, side, amount in mine.select(
         "account", "venue", "symbol", "side", "amount"

@@ -236,9 +236,7 @@ def attribute_costs(
     if "venue" in parent and "venue" not in costs.columns:
         costs = costs.with_columns(pl.lit(None, pl.String).alias("venue"))
     return (
-        caused.join(
-            costs.select(*parent, "cost_usd"), on=parent, how="inner", nulls_equal=True
-        )
+        caused.join(costs.select(*parent, "cost_usd"), on=parent, how="inner", nulls_equal=True)
         .select(
             *on,
             pl.when(pl.col("total") > 0.0)

@@ -33,7 +33,14 @@ from trading.execution.orders import leg_orders, slice_count
 from trading.execution.quotes import Capacity, listing, quote, reference_price, styles
 from trading.execution.router import VenueQuote, equal_split_cost, route, single_venue_cost
 from trading.execution.types import Dropped, MarketStat, PlannedOrder, Snapshot
-from trading.portfolio.netting import attribute_costs, hold_absent, keys, net_targets, value_held
+from trading.portfolio.netting import (
+    attribute_costs,
+    hold_absent,
+    keys,
+    net_targets,
+    value_held,
+    with_prices,
+)
 from trading.risk.config import RiskConfig
 from trading.risk.gate import check
 from trading.risk.states import Denial
@@ -318,12 +325,7 @@ def _valued(
 ) -> pl.DataFrame:
     """The attribution with the reference price of each row's parent and the base units its
     notional buys there (what a strategy without a signal holds next bar)."""
-    venues = attribution["venue"] if "venue" in attribution.columns else None
-    prices = [
-        price(s, venues[i] if venues is not None else None)
-        for i, s in enumerate(attribution["instrument"])
-    ]
-    return attribution.with_columns(pl.Series("price", prices, dtype=pl.Float64())).with_columns(
+    return with_prices(attribution, price).with_columns(
         pl.when(pl.col("price") > 0.0)
         .then(pl.col("notional_usd") / pl.col("price"))
         .alias("quantity")

@@ -69,21 +69,33 @@ def join_previous(frame: pl.DataFrame, previous: pl.DataFrame, column: str) -> p
     return frame.join(prev, on=on, how="left", nulls_equal=True)
 
 
+def with_prices(
+    frame: pl.DataFrame, price: Callable[[str, str | None], float | None]
+) -> pl.DataFrame:
+    """``frame`` (instrument, and venue when it pins legs) with a ``price`` column: ``price``
+    of each distinct (instrument, venue or None), asked once each."""
+    on = ["instrument", *(["venue"] if "venue" in frame.columns else [])]
+    pairs = frame.select(*on).unique()
+    table = pairs.with_columns(
+        pl.Series(
+            "price",
+            [price(r[0], r[1] if len(r) > 1 else None) for r in pairs.iter_rows()],
+            dtype=pl.Float64(),
+        )
+    )
+    return frame.join(table, on=on, how="left", nulls_equal=True)
+
+
 def value_held(
     previous: pl.DataFrame, price: Callable[[str, str | None], float | None]
 ) -> pl.DataFrame:
     """``previous`` holdings in base units (``quantity``) as ``notional_usd`` at ``price`` of
     (instrument, venue or None) now: the USD a held position is worth this bar. A holding
     without a price has no value (its strategy's hold contributes nothing)."""
-    venue = previous["venue"] if "venue" in previous.columns else None
-    marks = [
-        price(s, venue[i] if venue is not None else None)
-        for i, s in enumerate(previous["instrument"])
-    ]
-    return previous.with_columns(
-        (pl.col("quantity").cast(pl.Float64) * pl.Series(marks, dtype=pl.Float64())).alias(
-            "notional_usd"
-        )
+    return (
+        with_prices(previous, price)
+        .with_columns((pl.col("quantity").cast(pl.Float64) * pl.col("price")).alias("notional_usd"))
+        .drop("price")
     )
 
 

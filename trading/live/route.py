@@ -175,12 +175,13 @@ def plan_account(
     hold no real money and have none."""
     plan = Plan()
     mine = [c for c in contributions if c.account == account]
-    if "account" in previous.columns:
+    if "account" in previous.columns and previous.height:
         previous = previous.filter(account=account).drop("account")
     capital = {c.strategy: c.capital for c in mine} if deployed is None else dict(deployed)
-    holds = previous.filter(pl.col("strategy").is_in(list(capital)))
-    if not mine and holds.is_empty():
-        return plan
+    if not mine and (
+        previous.is_empty() or previous.filter(pl.col("strategy").is_in(list(capital))).is_empty()
+    ):
+        return plan  # nothing decided, nothing held: nothing to trade
     prices = {k: m.price for k, m in marks.items() if k in instruments}
     weight = pl.col("weight")
     targets = (

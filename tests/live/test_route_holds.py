@@ -152,6 +152,19 @@ def test_a_strategy_without_a_target_row_holds_while_another_trades_the_instrume
     assert [(r["strategy"], r["contribution"]) for r in alone.net_targets] == [("s1", 30.0)]
 
 
+def test_a_run_without_a_decision_trades_nothing_even_where_holds_are_off_target() -> None:
+    previous = pl.DataFrame(
+        {"strategy": ["s1"], "account": ["paper"], "instrument": [SWAP], "venue": [None],
+         "quantity": [30.0]},
+        schema={"strategy": pl.String, "account": pl.String, "instrument": pl.String,
+                "venue": pl.String, "quantity": pl.Float64},
+    )  # fmt: skip
+    plan = _plan([], _books({("a", SWAP): 10.0}), previous, 100.0, deployed={})
+    assert (plan.orders, plan.net_targets) == ([], [])
+    decided = _plan([], _books({("a", SWAP): 10.0}), previous, 100.0)
+    assert sum(_bought(decided).values()) == 20.0  # a decided bar brings the hold to its units
+
+
 def test_a_strategy_no_longer_deployed_is_not_held() -> None:
     previous = pl.DataFrame(
         {"strategy": ["gone"], "account": ["paper"], "instrument": [SWAP], "venue": [None],

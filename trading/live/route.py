@@ -169,7 +169,8 @@ def plan_account(
     instrument, venue or null, ``quantity`` in base units — ``previous_holdings`` — or
     ``notional_usd``; rows of other accounts are ignored), kept by strategies without a signal,
     without a row, or HALTED. ``deployed``: capital of every strategy deployed on this account
-    (those hold what they have when they give no row); None: the contributing ones. Prices
+    (those hold what they have when they give no row; empty when the run made no decision, so
+    nothing trades); the contributing strategies are always in. Prices
     are the reference ``marks`` of every venue and instrument (price and when it was observed).
     ``caps`` (each venue config's ``caps``) bound the live account's venues; paper accounts
     hold no real money and have none."""
@@ -177,7 +178,7 @@ def plan_account(
     mine = [c for c in contributions if c.account == account]
     if "account" in previous.columns and previous.height:
         previous = previous.filter(account=account).drop("account")
-    capital = {c.strategy: c.capital for c in mine} if deployed is None else dict(deployed)
+    capital = {**(deployed or {}), **{c.strategy: c.capital for c in mine}}
     if not mine and (
         previous.is_empty() or previous.filter(pl.col("strategy").is_in(list(capital))).is_empty()
     ):

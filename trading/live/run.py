@@ -165,7 +165,7 @@ class TradingRun:
                 instruments, self.data.market, marks, risk, self.parts.routing,
                 self.parts.clock(), self.data.bar, self.parts.caps,
                 {d.strategy.name: d.deployment.capital for d in self.parts.deployed
-                 if d.deployment.stage == kind},
+                 if d.deployment.stage == kind and self.report.decided},
             )  # fmt: skip
             plan.net_targets += part.net_targets
             plan.orders += part.orders

@@ -62,3 +62,42 @@ def test_a_strategy_silent_after_its_first_bar_holds_its_units_and_places_no_ord
     )
     assert prices["price"].max() == 5  # type: ignore[comparison-overlap]  # prices moved every bar
     assert_books_agree(setup)
+
+
+def test_a_strategy_without_rows_after_its_first_bar_keeps_its_units_in_the_net(
+    seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, bars = seeded
+    deployed = [
+        {"strategy": "trend", "stage": "paper", "capital": 20_000.0},
+        {"strategy": "xs_momentum", "stage": "paper", "capital": 20_000.0},
+    ]
+    setup, clock = paper_setup(
+        live_config(root, strategies=deployed), Lake(root / "lake"), tmp_path, bars[0]
+    )
+    research = Strategy.targets
+
+    def trend_silent_after_first_bar(self: Strategy, features: pl.DataFrame) -> Any:
+        out = research(self, features)
+        return out.filter(pl.col("ts") == bars[0]) if self.name == "trend" else out
+
+    monkeypatch.setattr(Strategy, "targets", trend_silent_after_first_bar)
+    replay(setup, bars[:4], clock)
+
+    rows = LakeJournal(setup.journal_lake).read("net_targets")
+    trend = rows.filter(strategy="trend").filter(pl.col("contribution") != 0.0)
+    first = trend.filter(bar=bars[0]).select("symbol", "contribution")
+    assert first.height > 0
+    for bar in bars[1:4]:
+        kept = trend.filter(bar=bar)
+        assert kept["weight"].null_count() == kept.height
+        same = first.join(kept.select("symbol", "contribution"), on="symbol", suffix="_now")
+        assert same.height == first.height == kept.height
+        assert (same["contribution"] / same["contribution_now"] - 1.0).abs().max() < 1e-12  # type: ignore[operator]
+        net = (
+            rows.filter(bar=bar)
+            .group_by("symbol")
+            .agg(pl.col("contribution").sum(), pl.col("net_target").first())
+        )
+        assert (net["contribution"] - net["net_target"]).abs().max() < 1e-9  # type: ignore[operator]
+    assert_books_agree(setup)

@@ -290,26 +290,22 @@ def test_a_pinned_legs_cost_is_charged_to_the_pinned_strategy_only() -> None:
     assert cost["trend"] > 0.0
 
 
-def test_a_pinned_fill_is_attributed_to_the_pinned_strategy_and_a_neutral_fill_to_the_others() -> (
+def test_a_pinned_order_is_attributed_to_the_pinned_strategy_and_a_neutral_one_to_the_others() -> (
     None
 ):
     from trading.live.shortfall import shortfall
 
     pinned, neutral = "keelp" + "0" * 27, "keeln" + "1" * 27
-    fills = pl.DataFrame(
-        {"run_id": ["r"] * 2, "strategy": ["basis", "trend"], "account": ["paper"] * 2,
-         "venue": ["a", "a"], "symbol": [SWAP] * 2, "client_order_id": [pinned, neutral],
-         "side": ["buy", "buy"], "amount": [3.0, 2.0], "price": [100.0, 100.0],
-         "fee": [0.0, 0.0], "origin": ["keel", "keel"]}
-    )  # fmt: skip
-    orders = pl.DataFrame(
-        {"run_id": ["r"] * 2, "account": ["paper"] * 2, "venue": ["a", "a"],
-         "client_order_id": [pinned, neutral], "price": [100.0, 100.0]}
+    filled = pl.DataFrame(
+        {"account": ["paper"] * 2, "venue": ["a", "a"], "client_order_id": [pinned, neutral],
+         "run_id": ["r"] * 2, "symbol": [SWAP] * 2, "side": ["buy", "buy"], "fills": [1, 1],
+         "amount": [3.0, 2.0], "price": [100.0, 100.0], "fee": [0.0, 0.0],
+         "notional": [300.0, 200.0], "decision": [100.0, 100.0], "adv": [1e9, 1e9],
+         "daily_vol": [0.03, 0.03]}
     )  # fmt: skip
     net_targets = pl.DataFrame(
         {"run_id": ["r"] * 2, "account": ["paper"] * 2, "symbol": [SWAP] * 2,
          "venue": ["a", "*"], "strategy": ["basis", "trend"], "contribution": [30.0, 20.0]}
     )  # fmt: skip
-    liquidity = pl.DataFrame({"venue": ["a"], "symbol": [SWAP], "adv": [1e9], "daily_vol": [0.03]})
-    got = shortfall(fills, orders, {}, liquidity, net_targets)
+    got = shortfall(filled, {}, net_targets)
     assert sorted(got.select("strategy", "notional").rows()) == [("basis", 300.0), ("trend", 200.0)]

@@ -47,7 +47,10 @@ def shortfall(
     )
     shares = (
         net_targets.select(
-            *where[:3], "strategy", parent=pl.col("venue"), share=pl.col("contribution").abs()
+            *where[:3],
+            "strategy",
+            parent=pl.col("venue") if "venue" in net_targets.columns else pl.lit("*"),
+            share=pl.col("contribution").abs(),
         )
         .with_columns(share=pl.col("share") / pl.col("share").sum().over(where))
         .filter(pl.col("share") > 0)

@@ -12,6 +12,7 @@ from pathlib import Path
 from lake.live import LakeJournal, read_bar
 from lake.store import Lake
 from trading.config import KeelConfig
+from trading.live.buffered import BufferedJournal
 from trading.live.config import TRADING_STAGES, Deployment, Stage, deployments
 from trading.live.decide import resolve
 from trading.live.journal import Journal
@@ -126,10 +127,15 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
 
 def replay(setup: Setup, bars: list[datetime], clock: SimClock) -> list[RunReport]:
     """Paper trading over past bars on a simulated clock: each bar is run the moment it
-    closes, with the same run logic as live."""
+    closes, with the same run logic as live (``run_bar``). A buffered journal (the replay's
+    own, ``orchestration.replay_report``) is written once at the end, even when a bar fails."""
     step = timeframe_delta(setup.config.data.research_timeframe)
     reports = []
-    for bar in bars:
-        clock.now = bar + step + timedelta(seconds=1)
-        reports.append(run_bar(setup, f"replay-{bar:%Y%m%dT%H%M}", bar))
+    try:
+        for bar in bars:
+            clock.now = bar + step + timedelta(seconds=1)
+            reports.append(run_bar(setup, f"replay-{bar:%Y%m%dT%H%M}", bar))
+    finally:
+        if isinstance(setup.journal, BufferedJournal):
+            setup.journal.flush()
     return reports

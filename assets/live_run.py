@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from lake.live import LakeJournal, read_bar
+from lake.live import LakeJournal, Window, read_bar
 from lake.store import Lake
 from trading.config import KeelConfig
 from trading.live.buffered import BufferedJournal
@@ -46,6 +46,7 @@ class Setup:
     sleep: Callable[[float], None] = time.sleep
     strategies: tuple[Deployment, ...] | None = None
     journal: Journal | None = None  # default: the journal lake's live/* tables
+    window: Window | None = None  # a replay's bars, read once (``lake.live.read_window``)
     _accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
 
     def deployments(self) -> list[Deployment]:
@@ -108,7 +109,7 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
     """One trading run of ``bar``: the same code for Dagster, replay and bench."""
     config = setup.config
     timeframe = config.data.research_timeframe
-    data = read_bar(setup.lake, timeframe, bar, failing)
+    data = read_bar(setup.lake, timeframe, bar, failing, setup.window)
     parts = RunParts(
         journal=setup.the_journal(),
         accounts=setup.accounts(),

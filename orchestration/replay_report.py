@@ -27,7 +27,7 @@ def replay_setup(bars: int, strategies: Any = None) -> tuple[Any, Any, list[Any]
     """A paper-only set-up over the main lake's features; the bars to replay."""
     from assets.live_run import Setup, SimClock
     from lake import catalog
-    from lake.live import LakeJournal
+    from lake.live import LakeJournal, read_window
     from lake.store import Lake
     from trading.config import load_config
     from trading.features.registry import registered_features
@@ -62,6 +62,8 @@ def replay_setup(bars: int, strategies: Any = None) -> tuple[Any, Any, list[Any]
         # The replay's journal is its own and fresh each time: nothing to recover after a
         # crash, so its rows are committed once at the end, not ~8 commits per bar.
         journal=BufferedJournal(LakeJournal(journal_lake)),
+        # Every bar's feature rows and candles read once (a scan per bar before).
+        window=read_window(lake, config.data.research_timeframe, chosen),
     )
     return setup, clock, chosen
 

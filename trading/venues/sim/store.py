@@ -1,8 +1,8 @@
 """Simulated account state on disk that two processes cannot corrupt.
 
 Every read-modify-write holds an exclusive ``fcntl`` lock on a sibling ``.lock`` file, and every
-write goes to a temporary file that is flushed, synced and atomically renamed over the state, so
-a reader sees the old state or the new one, never half of either, and no update is lost.
+write goes to a temporary file that is atomically renamed over the state, so a reader sees the
+old state or the new one, never half of either, and no update is lost.
 Without a directory the state lives in memory (tests, throwaway runs). A block that ends with a
 ``VenueError`` (the account's own answer: a rejection, an outage, a lost acknowledgement) still
 saves what it changed; any other exception (a bug) leaves the state as it was.

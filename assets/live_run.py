@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from lake.live import LakeJournal, read_bar
+from lake.live import LakeJournal, Window, read_bar
 from lake.store import Lake
 from trading.config import KeelConfig
+from trading.live.buffered import BufferedJournal
 from trading.live.config import TRADING_STAGES, Deployment, Stage, deployments
 from trading.live.decide import resolve
 from trading.live.journal import Journal
@@ -45,6 +46,7 @@ class Setup:
     sleep: Callable[[float], None] = time.sleep
     strategies: tuple[Deployment, ...] | None = None
     journal: Journal | None = None  # default: the journal lake's live/* tables
+    window: Window | None = None  # a replay's bars, read once (``lake.live.read_window``)
     _accounts: dict[tuple[str, str], Account] = field(default_factory=dict)
 
     def deployments(self) -> list[Deployment]:
@@ -107,7 +109,7 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
     """One trading run of ``bar``: the same code for Dagster, replay and bench."""
     config = setup.config
     timeframe = config.data.research_timeframe
-    data = read_bar(setup.lake, timeframe, bar, failing)
+    data = read_bar(setup.lake, timeframe, bar, failing, setup.window)
     parts = RunParts(
         journal=setup.the_journal(),
         accounts=setup.accounts(),
@@ -126,10 +128,15 @@ def run_bar(setup: Setup, run_id: str, bar: datetime, failing: tuple[str, ...] =
 
 def replay(setup: Setup, bars: list[datetime], clock: SimClock) -> list[RunReport]:
     """Paper trading over past bars on a simulated clock: each bar is run the moment it
-    closes, with the same run logic as live."""
+    closes, with the same run logic as live (``run_bar``). A buffered journal (the replay's
+    own, ``orchestration.replay_report``) is written once at the end, even when a bar fails."""
     step = timeframe_delta(setup.config.data.research_timeframe)
     reports = []
-    for bar in bars:
-        clock.now = bar + step + timedelta(seconds=1)
-        reports.append(run_bar(setup, f"replay-{bar:%Y%m%dT%H%M}", bar))
+    try:
+        for bar in bars:
+            clock.now = bar + step + timedelta(seconds=1)
+            reports.append(run_bar(setup, f"replay-{bar:%Y%m%dT%H%M}", bar))
+    finally:
+        if isinstance(setup.journal, BufferedJournal):
+            setup.journal.flush()
     return reports

@@ -13,6 +13,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -187,8 +188,54 @@ def append_frame(lake: Lake, spec: TableSpec, df: pl.DataFrame, table: Any = Non
     return table
 
 
-def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...] = ()) -> BarData:
-    """The one feature-table version of a run, its rows at ``bar`` and the bar's closes."""
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The feature rows of a span of bars at one table version, and the candles that price
+    them, read once: a replay takes each bar's rows from here instead of scanning the lake per
+    bar (``read_bar`` still checks the version, and reads the lake when it moved)."""
+
+    version: int
+    rows: Mapping[datetime, pl.DataFrame]  # bar -> its feature rows
+    candles: pl.DataFrame  # venue, symbol, ts, close, volume: the router's window of each bar
+
+    def covers(self, bar: datetime, version: int) -> bool:
+        """Whether this window holds ``bar`` as of feature-table ``version``."""
+        return version == self.version and bar in self.rows
+
+
+def read_window(lake: Lake, timeframe: str, bars: Sequence[datetime]) -> Window | None:
+    """The features of ``bars`` at the table's current version, and their candles."""
+    from lake import catalog
+    from trading.features.registry import registered_features
+
+    spec = catalog.features(timeframe, list(registered_features()))
+    version = lake.version(spec)
+    if version is None or not bars:
+        return None
+    first, last = min(bars), max(bars)
+    features = (
+        lake.scan(spec, version=version)
+        .filter(pl.col("ts") >= first, pl.col("ts") <= last)
+        .collect()
+    )
+    rows = {ts: part for (ts,), part in features.partition_by("ts", as_dict=True).items()}
+    empty = features.clear()
+    return Window(
+        version,
+        {b: rows.get(b, empty) for b in bars},  # type: ignore[misc]
+        _candles(lake, timeframe, _window_start(timeframe, first), last),
+    )
+
+
+def read_bar(
+    lake: Lake,
+    timeframe: str,
+    bar: datetime,
+    failing: tuple[str, ...] = (),
+    window: Window | None = None,
+) -> BarData:
+    """The one feature-table version of a run, its rows at ``bar`` and the bar's closes (from
+    ``window`` when it holds the bar at the table's current version)."""
     from lake import catalog
     from trading.features.registry import registered_features
 
@@ -196,8 +243,13 @@ def read_bar(lake: Lake, timeframe: str, bar: datetime, failing: tuple[str, ...]
     version = lake.version(spec)
     if version is None:
         raise RuntimeError(f"{spec.name} does not exist yet; materialize features first")
-    tail = lake.scan(spec, version=version).filter(pl.col("ts") == bar).collect()
-    week = _week(lake, timeframe, bar)  # one read of the candles for closes and liquidity
+    if window is not None and window.covers(bar, version):
+        tail = window.rows[bar]
+        start = _window_start(timeframe, bar)
+        week = window.candles.filter(pl.col("ts") > start, pl.col("ts") <= bar)
+    else:
+        tail = lake.scan(spec, version=version).filter(pl.col("ts") == bar).collect()
+        week = _week(lake, timeframe, bar)  # one read of the candles for closes and liquidity
     closes = week.filter(pl.col("ts") == bar)
     prices = {
         (v, s): c
@@ -212,13 +264,23 @@ ROUTER_LIQUIDITY_DAYS = 7.0  # the router's window: recent liquidity sizes today
 def _week(lake: Lake, timeframe: str, bar: datetime) -> pl.DataFrame:
     """The candles of the router's window up to and including ``bar``, and the bar before
     it (the window's first return)."""
-    from lake import catalog
+    return _candles(lake, timeframe, _window_start(timeframe, bar), bar)
+
+
+def _window_start(timeframe: str, bar: datetime) -> datetime:
+    """Candles after this time and up to ``bar`` are the router's window at ``bar``."""
     from trading.timeframes import timeframe_delta
 
-    start = bar - timedelta(days=ROUTER_LIQUIDITY_DAYS) - timeframe_delta(timeframe)
+    return bar - timedelta(days=ROUTER_LIQUIDITY_DAYS) - timeframe_delta(timeframe)
+
+
+def _candles(lake: Lake, timeframe: str, after: datetime, until: datetime) -> pl.DataFrame:
+    """Candles with ``after < ts <= until`` (the columns prices and liquidity need)."""
+    from lake import catalog
+
     return (
         lake.scan(catalog.candles(timeframe))
-        .filter(pl.col("ts") > start, pl.col("ts") <= bar)
+        .filter(pl.col("ts") > after, pl.col("ts") <= until)
         .select("venue", "symbol", "ts", "close", "volume")
         .collect()
     )

@@ -62,11 +62,14 @@ def decide(
     at_bar = tail.filter(pl.col("ts") == bar)
     frames = []
     rows: list[dict[str, Any]] = []
+    codes: dict[str, str] = {}  # model -> its file's hash, read once per step (not per strategy)
     for d in deployed:
         s = d.strategy
         targets = s.targets(at_bar).with_columns(strategy=pl.lit(s.name))
         frames.append(targets)
-        code, params = s.model.code_version(), s.params_hash()
+        if s.model.name not in codes:
+            codes[s.model.name] = s.model.code_version()
+        code, params = codes[s.model.name], s.params_hash()
         rows += [
             {
                 "strategy": s.name,

@@ -36,6 +36,27 @@ TARGETS = {
 
 
 _KEYS = ("venue", "symbol", "ts")
+_SHARED = 8  # derived frames kept (``_derived``)
+_derived_frames: dict[tuple[int, str, tuple[str, ...]], tuple[pl.DataFrame, pl.DataFrame]] = {}
+
+
+def _derived(
+    source: pl.DataFrame, kind: str, columns: tuple[str, ...], make: Callable[[], pl.DataFrame]
+) -> pl.DataFrame:
+    """A frame derived from ``source`` (a view of some columns, their venue average), computed
+    once per source frame: a run calls hundreds of strategies on one feature tail, and those
+    that declare the same features share the view and its average (the decision step,
+    docs/performance.md). Keyed by the source's identity while the source itself is held, so
+    the key cannot be reused by another frame; frames are immutable, so a hit is exact."""
+    key = (id(source), kind, columns)
+    hit = _derived_frames.get(key)
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    out = make()
+    if len(_derived_frames) >= _SHARED:
+        _derived_frames.clear()
+    _derived_frames[key] = (source, out)
+    return out
 
 
 class ModelError(ValueError):
@@ -108,7 +129,8 @@ class Strategy:
                 f"strategy {self.name!r} needs features {missing}, which the feature table "
                 "lacks; add the feature files or materialize the features asset"
             )
-        view = features.select(*_KEYS, *self.model.features)
+        columns = (*_KEYS, *self.model.features)
+        view = _derived(features, "view", columns, lambda: features.select(*columns))
         out = self.model.fn(view, self.params)
         if not isinstance(out, pl.DataFrame):
             raise ModelError(
@@ -253,8 +275,13 @@ def venue_neutral(features: pl.DataFrame, signal: pl.Expr) -> pl.DataFrame:
     any cross-sectional rank in it — sees one row per instrument; then the weights at a bar are
     split equally across the instruments that have a signal (a null signal, no opinion, takes
     no share and stays null: the position is held)."""
-    values = [c for c in features.columns if c not in _KEYS]
-    canonical = features.group_by("symbol", "ts").agg(pl.col(values).mean())
+    values = tuple(c for c in features.columns if c not in _KEYS)
+    canonical = _derived(
+        features,
+        "venue mean",
+        values,
+        lambda: features.group_by("symbol", "ts").agg(pl.col(values).mean()),
+    )
     rows = canonical.select("symbol", "ts", signal=signal)
     return rows.select(
         venue=pl.lit(None, dtype=pl.String),

@@ -12,7 +12,6 @@ atomically written JSON file (``trading.venues.sim.store``). Faults are injected
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -63,7 +62,7 @@ class SimAccount:
         self._settings = settings
         faults = settings.account_faults.model_dump()
         self._store = store or StateStore(
-            None, lambda: ledger.new_state(settings.starting_balances, faults)
+            None, lambda: ledger.new_state(settings.starting_balances, faults), ledger.fingerprint
         )
         self._clock = clock
         self._caps = capabilities
@@ -76,7 +75,9 @@ class SimAccount:
     def store_for(path: Any, settings: SimAccountFields) -> StateStore:
         """The on-disk store of an account with these settings."""
         faults = settings.account_faults.model_dump()
-        return StateStore(path, lambda: ledger.new_state(settings.starting_balances, faults))
+        return StateStore(
+            path, lambda: ledger.new_state(settings.starting_balances, faults), ledger.fingerprint
+        )
 
     # ----------------------------------------------------------------- faults and time
 
@@ -228,32 +229,14 @@ class SimAccount:
             raise self._reject("unsupported", why, request)
         last = float(bar["close"])
         amount = request.amount
-        if not (math.isfinite(amount) and amount > 0):
-            raise self._reject(
-                "invalid", f"amount must be positive and finite, got {amount}", request
-            )
-        if amount < spec.min_amount:
-            raise self._reject(
-                "invalid", f"amount {amount} is below the minimum {spec.min_amount}", request
-            )
-        if request.type == "limit" and not (request.price and request.price > 0):
-            raise self._reject("invalid", "a limit order needs a positive price", request)
+        problem = rules.order_problem(
+            state, request, spec, self._specs, last, self._settings.max_leverage
+        )
+        if problem is not None:
+            raise self._reject(problem[0], problem[1], request)
         price = request.price if request.type == "limit" and request.price else last
-        if amount * price < spec.min_notional:
-            raise self._reject(
-                "invalid", f"notional {amount * price:.2f} is below {spec.min_notional}", request
-            )
         direction = 1.0 if request.side == "buy" else -1.0
         marketable = request.type == "market" or direction * (price - last) >= 0
-        if request.post_only and marketable:
-            raise self._reject(
-                "post_only_would_cross", f"limit {price} crosses last {last}", request
-            )
-        why_not = rules.funds_problem(
-            state, request, spec, self._specs, price, last, self._settings.max_leverage
-        )
-        if why_not is not None:
-            raise self._reject(why_not[0], why_not[1], request)
         state["seq"] += 1
         order: dict[str, Any] = {
             "symbol": request.symbol,

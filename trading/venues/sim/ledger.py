@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from trading.venues.base import Instrument
+from trading.venues.sim.store import dump
 
 State = dict[str, Any]
 
@@ -28,6 +29,15 @@ def new_state(balances: dict[str, float], faults: dict[str, int]) -> State:
         "funding_cursor": None,
         "faults": {k: int(v) for k, v in faults.items() if v},
     }
+
+
+def fingerprint(state: State) -> tuple[object, ...]:
+    """A cheap summary that changes whenever the state does (the store serializes the whole
+    state only then): every change books a fill or an order (``seq``), changes an open order,
+    or touches the small parts. Closed orders and past fills never change."""
+    small = {k: v for k, v in state.items() if k not in ("orders", "fills")}
+    live = [o for o in state["orders"].values() if o["status"] == "open"]
+    return len(state["orders"]), len(state["fills"]), dump({"small": small, "open": live})
 
 
 def remaining(order: dict[str, Any]) -> float:

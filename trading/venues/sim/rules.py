@@ -27,6 +27,32 @@ def taker_price(spec: Instrument, side: str, amount: float, bar: dict[str, Any])
     return close * (1.0 + slip if side == "buy" else 1.0 - slip)
 
 
+def order_problem(
+    state: dict[str, Any],
+    request: OrderRequest,
+    spec: Instrument,
+    specs: dict[str, Instrument],
+    last: float,
+    max_leverage: float,
+) -> tuple[RejectReason, str] | None:
+    """Why the account refuses the order as asked (reason, message), or None: amount, minimum
+    size and notional, a limit without a price, a post-only order that would cross, funds."""
+    amount = request.amount
+    if not (math.isfinite(amount) and amount > 0):
+        return "invalid", f"amount must be positive and finite, got {amount}"
+    if amount < spec.min_amount:
+        return "invalid", f"amount {amount} is below the minimum {spec.min_amount}"
+    if request.type == "limit" and not (request.price and request.price > 0):
+        return "invalid", "a limit order needs a positive price"
+    price = request.price if request.type == "limit" and request.price else last
+    if amount * price < spec.min_notional:
+        return "invalid", f"notional {amount * price:.2f} is below {spec.min_notional}"
+    direction = 1.0 if request.side == "buy" else -1.0
+    if request.post_only and (request.type == "market" or direction * (price - last) >= 0):
+        return "post_only_would_cross", f"limit {price} crosses last {last}"
+    return funds_problem(state, request, spec, specs, price, last, max_leverage)
+
+
 def funds_problem(
     state: dict[str, Any],
     request: OrderRequest,

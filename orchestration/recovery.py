@@ -206,14 +206,16 @@ def wait_for_pools(
             f"pool {p} is held by run {', '.join(_describe(instance, r) for r in h)}"
             for p, h in full.items()
         ]
+        # said before giving up too: the first look at a full pool always names its holders,
+        # however long that look took on a loaded machine
+        if waited - last_said >= 30:
+            say("waiting: " + "; ".join(lines) + f" (up to {timeout_s:.0f}s, --wait)")
+            last_said = waited
         if waited >= timeout_s:
             raise PoolWaitTimeoutError(
                 "; ".join(lines) + f"; gave up after {timeout_s:.0f}s. Wait for that run, "
                 "cancel it in the UI (Runs), or raise --wait"
             )
-        if waited - last_said >= 30:
-            say("waiting: " + "; ".join(lines) + f" (up to {timeout_s:.0f}s, --wait)")
-            last_said = waited
         time.sleep(poll_s)
 
 

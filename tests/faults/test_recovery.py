@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,10 @@ def test_a_launched_run_whose_process_started_after_the_run_was_created_is_alive
 def test_an_orphaned_compute_log_tail_of_a_dead_run_is_stopped(tmp_path: Path) -> None:
     from orchestration.recovery import stop_orphaned_tailers
 
-    log = tmp_path / ("d" * 32) / "compute_logs" / "step.out"
+    # stop_orphaned_tailers looks at every process of the machine: a run id of this test alone
+    # keeps other tests and other checkouts running beside it (their own tails) out of the count
+    run_id = uuid.uuid4().hex
+    log = tmp_path / run_id / "compute_logs" / "step.out"
     log.parent.mkdir(parents=True)
     log.write_text("")
     # a parent that starts the tail and exits at once leaves it orphaned, as a kill -9 does
@@ -181,7 +185,7 @@ def test_an_orphaned_compute_log_tail_of_a_dead_run_is_stopped(tmp_path: Path) -
     )
     tail = int(parent.stdout.strip())
 
-    stopped = stop_orphaned_tailers("d" * 32)
+    stopped = stop_orphaned_tailers(run_id)
 
     assert stopped == [tail]
     deadline = time.time() + 5

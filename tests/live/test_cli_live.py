@@ -13,27 +13,22 @@ from assets.resources import KeelResource
 from lake.live import LakeJournal
 from lake.store import Lake
 from orchestration.cli import main
+from tests.configs import one_sim_venue
 from tests.live.helpers import START, seed_lake
 from trading.config import load_config
 from trading.venues.base import OrderRequest
 
-CONFIG = """
-[data]
-history_start = "2024-01-01"
-timeframes = ["1h"]
-
-[[venues]]
-kind = "sim"
-name = "sim_a"
-instruments = ["BTC/USDT", "ETH/USDT", "BTC/USDT:USDT"]
-
+CONFIG = one_sim_venue(
+    ["BTC/USDT", "ETH/USDT", "BTC/USDT:USDT"],
+    """
 [risk]
 max_price_age_seconds = 1e12  # the test's bars are from 2024; the clock is today
 
 [live]
 stale_bars = 100000
 strategies = [{ strategy = "trend", stage = "paper", capital = 20000.0 }]
-"""
+""",
+)
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import polars as pl
 import pytest
 
 from tests.trading.backtest_reference import reference_equity
+from tests.trading.markets import FREE, random_market, simple_market
 from trading import frames
 from trading.backtest.engine import (
-    InstrumentCosts,
-    Market,
     Settings,
     market_from_frames,
     run,
@@ -23,37 +22,9 @@ from trading.backtest.engine import (
 )
 from trading.costs import VenueCosts
 
-FREE = VenueCosts(maker_fee=0.0, taker_fee=0.0, half_spread_bps=0.0, impact_k=0.0)
-
-
-def _market(
-    close: list[list[float]] | np.ndarray,
-    funding: list[list[float]] | None = None,
-    volume: float = 1e6,
-    costs: VenueCosts = FREE,
-    spot: bool = False,
-    borrow_rate: float = 0.0,
-    liquidity_days: float = 1.0,
-    bars_per_year: float = 365.0,
-) -> Market:
-    """Daily bars by default: a window of ``liquidity_days`` bars, trading from bar 1 (the
-    first bar with a return to estimate volatility from)."""
-    c = np.array(close, dtype=float)
-    return Market(
-        ts=np.arange(len(c)).astype("datetime64[h]"),
-        instruments=[("v", f"S{i}") for i in range(c.shape[1])],
-        close=c,
-        quote_volume=np.full_like(c, volume),
-        funding=np.array(funding, dtype=float) if funding else np.zeros_like(c),
-        costs=InstrumentCosts.uniform(c.shape[1], costs, spot=spot),
-        bars_per_year=bars_per_year,
-        borrow_rate=borrow_rate,
-        liquidity_days=liquidity_days,
-    )
-
 
 def test_the_target_of_bar_t_is_held_through_bar_t_plus_1() -> None:
-    market = _market([[100.0], [110.0], [121.0], [121.0]])
+    market = simple_market([[100.0], [110.0], [121.0], [121.0]])
     weights = np.array([[0.0], [1.0], [0.0], [0.0]])  # decided at the close of bar 1
 
     result = run(market, weights)
@@ -64,7 +35,7 @@ def test_the_target_of_bar_t_is_held_through_bar_t_plus_1() -> None:
 
 
 def test_no_signal_holds_the_position_and_zero_closes_it() -> None:
-    market = _market([[100.0], [110.0], [121.0], [133.1], [133.1]])
+    market = simple_market([[100.0], [110.0], [121.0], [133.1], [133.1]])
     weights = np.array([[0.0], [1.0], [np.nan], [0.0], [np.nan]])
 
     result = run(market, weights)
@@ -77,7 +48,7 @@ def test_no_signal_holds_the_position_and_zero_closes_it() -> None:
 
 def test_trading_back_to_target_after_a_drift_is_charged() -> None:
     # Half in each of two instruments; one doubles. Holding 0.5/0.5 needs a trade back.
-    market = _market([[100.0, 100.0], [100.0, 100.0], [200.0, 100.0], [200.0, 100.0]])
+    market = simple_market([[100.0, 100.0], [100.0, 100.0], [200.0, 100.0], [200.0, 100.0]])
     weights = np.full((4, 2), 0.5)
 
     result = run(market, weights)
@@ -91,7 +62,9 @@ def test_impact_is_sized_on_current_equity_not_starting_capital() -> None:
     # The price halves while fully long, then the target goes to zero: the sale is
     # half the starting capital, and the impact follows that size.
     close = [[100.0]] * 30 + [[100.0], [50.0], [50.0]]
-    market = _market(close, volume=1e6, costs=VenueCosts(0.0, 0.0, 0.0, 1.0), liquidity_days=5)
+    market = simple_market(
+        close, volume=1e6, costs=VenueCosts(0.0, 0.0, 0.0, 1.0), liquidity_days=5
+    )
     weights = np.zeros((33, 1))
     weights[29:31] = 1.0  # bought at the close of bar 29 (flat history: no volatility, no impact)
     result = run(market, weights, Settings(capital=1e6))
@@ -108,7 +81,7 @@ def test_fee_by_style_spread_and_impact_by_hand() -> None:
     costs = VenueCosts(maker_fee=-0.0001, taker_fee=0.0005, half_spread_bps=2.0, impact_k=0.5)
     rng = np.random.default_rng(1)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (60, 1)), axis=0))
-    market = _market(close, volume=1e5, costs=costs, liquidity_days=10)
+    market = simple_market(close, volume=1e5, costs=costs, liquidity_days=10)
     weights = np.zeros((60, 1))
     weights[40:] = 0.5
 
@@ -125,7 +98,7 @@ def test_fee_by_style_spread_and_impact_by_hand() -> None:
 
 
 def test_funding_settled_at_a_bar_close_is_paid_by_the_position_held_through_that_bar() -> None:
-    market = _market([[100.0]] * 4, funding=[[0.0], [0.0], [0.001], [0.0]])
+    market = simple_market([[100.0]] * 4, funding=[[0.0], [0.0], [0.001], [0.0]])
     weights = np.array([[0.0], [0.5], [0.0], [0.0]])
 
     result = run(market, weights)
@@ -134,14 +107,14 @@ def test_funding_settled_at_a_bar_close_is_paid_by_the_position_held_through_tha
 
 
 def test_equity_that_reaches_zero_ends_the_backtest() -> None:
-    market = _market([[100.0], [100.0], [40.0], [10.0], [100.0]])
+    market = simple_market([[100.0], [100.0], [40.0], [10.0], [100.0]])
     weights = np.full((5, 1), -1.0)  # short: loses 60% then another 75% of the price move
 
     result = run(market, weights)
 
     assert result.equity.tolist() == pytest.approx([1.0, 1.0, 1.6, 1.6 * 1.75, 0.0])
     weights = np.full((5, 1), 1.0)
-    market = _market([[100.0], [100.0], [0.0], [50.0], [100.0]])
+    market = simple_market([[100.0], [100.0], [0.0], [50.0], [100.0]])
     result = run(market, weights)
     assert result.equity.tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
     assert result.positions[3:].tolist() == [[0.0], [0.0]]
@@ -149,13 +122,13 @@ def test_equity_that_reaches_zero_ends_the_backtest() -> None:
 
 def test_a_position_is_held_across_a_missing_bar_and_marked_at_the_next_price() -> None:
     nan = math.nan
-    with_gap = _market([[100.0, 10.0], [100.0, 10.0], [nan, 10.0], [94.0, 10.0]])
+    with_gap = simple_market([[100.0, 10.0], [100.0, 10.0], [nan, 10.0], [94.0, 10.0]])
     weights = np.array([[1.0, 0.0]] * 4)
 
     result = run(with_gap, weights)
 
     assert result.equity[-1] == pytest.approx(0.94)  # the −6% across the gap is taken
-    alone = run(_market([[100.0], [100.0], [nan], [94.0]]), weights[:, :1])
+    alone = run(simple_market([[100.0], [100.0], [nan], [94.0]]), weights[:, :1])
     np.testing.assert_allclose(alone.equity, result.equity, atol=1e-15)
 
 
@@ -163,7 +136,7 @@ def test_drift_inside_the_rebalancing_band_is_not_traded_but_closing_is() -> Non
     close = [[100.0, 100.0], [100.0, 100.0], [110.0, 100.0], [110.0, 100.0], [110.0, 100.0]]
     weights = np.array([[0.5, 0.5]] * 3 + [[0.0, 0.5]] * 2)
 
-    result = run(_market(close), weights, Settings(band=0.05))
+    result = run(simple_market(close), weights, Settings(band=0.05))
 
     # After +10% on the first: 0.55/1.05 = 0.5238 vs 0.5, a 2.4% drift, inside the 5% band.
     assert result.trades[3].tolist() == [0.0, 0.0]
@@ -171,7 +144,7 @@ def test_drift_inside_the_rebalancing_band_is_not_traded_but_closing_is() -> Non
 
 
 def test_orders_below_the_minimum_notional_or_amount_are_not_sent() -> None:
-    market = _market([[100.0]] * 4)
+    market = simple_market([[100.0]] * 4)
     costs = market.costs
     tiny = replace(market, costs=replace(costs, min_notional=np.array([20.0])))
     weights = np.full((4, 1), 0.1)
@@ -183,8 +156,8 @@ def test_orders_below_the_minimum_notional_or_amount_are_not_sent() -> None:
 
 
 def test_spot_shorts_pay_the_borrow_rate_and_swaps_do_not() -> None:
-    spot = _market([[100.0]] * 3, spot=True, borrow_rate=0.0876)
-    swap = _market([[100.0]] * 3, spot=False, borrow_rate=0.0876)
+    spot = simple_market([[100.0]] * 3, spot=True, borrow_rate=0.0876)
+    swap = simple_market([[100.0]] * 3, spot=False, borrow_rate=0.0876)
     weights = np.full((3, 1), -0.5)
 
     assert run(spot, weights).borrow.tolist() == pytest.approx([0.0, 0.0, 0.5 * 0.0876 / 365])
@@ -192,7 +165,7 @@ def test_spot_shorts_pay_the_borrow_rate_and_swaps_do_not() -> None:
 
 
 def test_execution_delay_fills_a_bar_later() -> None:
-    market = _market([[100.0], [100.0], [110.0], [121.0]])
+    market = simple_market([[100.0], [100.0], [110.0], [121.0]])
     weights = np.array([[0.0], [1.0], [0.0], [0.0]])
 
     now = run(market, weights)
@@ -204,8 +177,8 @@ def test_execution_delay_fills_a_bar_later() -> None:
 
 
 def test_daily_volume_does_not_depend_on_the_bar_length() -> None:
-    hourly = _market([[100.0]] * 72, volume=1e4, liquidity_days=2, bars_per_year=8760.0)
-    daily = _market([[100.0]] * 3, volume=24e4, liquidity_days=2)
+    hourly = simple_market([[100.0]] * 72, volume=1e4, liquidity_days=2, bars_per_year=8760.0)
+    daily = simple_market([[100.0]] * 3, volume=24e4, liquidity_days=2)
 
     assert hourly.adv[71, 0] == pytest.approx(24e4)
     assert daily.adv[2, 0] == pytest.approx(24e4)
@@ -213,31 +186,9 @@ def test_daily_volume_does_not_depend_on_the_bar_length() -> None:
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_vectorized_engine_matches_the_per_bar_account(seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    bars, n = 150, 4
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (bars, n)), axis=0))
-    close[rng.random((bars, n)) < 0.04] = np.nan  # missing bars
-    costs = InstrumentCosts(
-        maker_fee=rng.uniform(-1e-4, 2e-4, n),
-        taker_fee=rng.uniform(0, 1e-3, n),
-        half_spread_bps=rng.uniform(0, 5, n),
-        impact_k=rng.uniform(0, 1, n),
-        min_amount=np.array([0.0, 0.5, 0.0, 0.0]),
-        min_notional=np.array([0.0, 0.0, 400.0, 0.0]),
-        spot=np.array([True, False, True, False]),
-    )
-    market = Market(
-        ts=np.arange(bars).astype("datetime64[h]"),
-        instruments=[("v", f"S{i}") for i in range(n)],
-        close=close,
-        quote_volume=rng.uniform(1e4, 1e6, (bars, n)),
-        funding=np.where(rng.random((bars, n)) < 0.125, rng.normal(0, 1e-4, (bars, n)), 0.0),
-        costs=costs,
-        bars_per_year=8760.0,
-        quote_rate=np.where(np.arange(n) == 3, 2.0, 1.0) * np.ones((bars, n)),
-        borrow_rate=0.2,
-        liquidity_days=2.0,
-    )
+    market = random_market(seed)
+    bars, n = market.close.shape
+    rng = np.random.default_rng(100 + seed)
     weights = np.clip(rng.normal(0, 0.4, (bars, n)), -1, 1)
     if seed % 2:  # NaN or inf is no signal: the position is held there
         weights[rng.random((bars, n)) < 0.02] = rng.choice([np.nan, np.inf, -np.inf])
@@ -332,7 +283,7 @@ def test_many_strategies_on_threads_equal_one_at_a_time_and_a_broken_one_fails_a
     from trading.backtest.batch import StrategyError, backtest_many
 
     rng = np.random.default_rng(9)
-    market = _market(
+    market = simple_market(
         100 * np.exp(np.cumsum(rng.normal(0, 0.01, (300, 3)), axis=0)),
         costs=VenueCosts(0.0, 0.0005, 1.0, 0.5),
         liquidity_days=5,

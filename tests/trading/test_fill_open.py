@@ -10,26 +10,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.configs import one_sim_venue
 from tests.trading.backtest_reference import reference_equity
-from trading.backtest.engine import InstrumentCosts, Market, Settings, run
+from tests.trading.markets import FREE, X_ON_THREE_Y_ON_ONE, random_market, simple_market
+from trading.backtest.engine import Market, Settings, run
 from trading.config import ConfigError, parse_config
-from trading.costs import VenueCosts
-
-FREE = VenueCosts(maker_fee=0.0, taker_fee=0.0, half_spread_bps=0.0, impact_k=0.0)
 
 
 def _daily(close: list[float], open_: list[float], fee: float = 0.0) -> Market:
-    c = np.array(close, dtype=float)[:, None]
-    return Market(
-        ts=np.arange(len(c)).astype("datetime64[D]"),
-        instruments=[("v", "S0")],
-        close=c,
-        quote_volume=np.full_like(c, 1e9),
-        funding=np.zeros_like(c),
-        costs=InstrumentCosts.uniform(1, replace(FREE, taker_fee=fee)),
-        bars_per_year=365.0,
-        liquidity_days=1.0,
-        open=np.array(open_, dtype=float)[:, None],
+    """One instrument's daily bars with their opens, free but for a taker fee."""
+    return simple_market(
+        [[c] for c in close],
+        open_=[[o] for o in open_],
+        volume=1e9,
+        costs=replace(FREE, taker_fee=fee),
     )
 
 
@@ -87,41 +81,10 @@ def test_perfect_one_bar_foresight_earns_less_when_filled_at_the_open() -> None:
     assert at_open < at_close
 
 
-def _random_market(seed: int) -> Market:
-    rng = np.random.default_rng(seed)
-    bars, n = 150, 4
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (bars, n)), axis=0))
-    open_ = close * np.exp(rng.normal(0, 0.004, (bars, n)))
-    close[rng.random((bars, n)) < 0.04] = np.nan  # missing bars
-    open_[np.isnan(close)] = np.nan
-    open_[rng.random((bars, n)) < 0.02] = np.nan  # a bar whose open was not recorded
-    return Market(
-        ts=np.arange(bars).astype("datetime64[h]"),
-        instruments=[("v", f"S{i}") for i in range(n)],
-        close=close,
-        quote_volume=rng.uniform(1e4, 1e6, (bars, n)),
-        funding=np.where(rng.random((bars, n)) < 0.125, rng.normal(0, 1e-4, (bars, n)), 0.0),
-        costs=InstrumentCosts(
-            maker_fee=rng.uniform(-1e-4, 2e-4, n),
-            taker_fee=rng.uniform(0, 1e-3, n),
-            half_spread_bps=rng.uniform(0, 5, n),
-            impact_k=rng.uniform(0, 1, n),
-            min_amount=np.array([0.0, 0.5, 0.0, 0.0]),
-            min_notional=np.array([0.0, 0.0, 400.0, 0.0]),
-            spot=np.array([True, False, True, False]),
-        ),
-        bars_per_year=8760.0,
-        quote_rate=np.where(np.arange(n) == 3, 2.0, 1.0) * np.ones((bars, n)),
-        borrow_rate=0.2,
-        liquidity_days=2.0,
-        open=open_,
-    )
-
-
 @pytest.mark.parametrize("fill", ["close", "open"])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_engine_matches_the_per_bar_account_for_both_fills(seed: int, fill: str) -> None:
-    market = _random_market(seed)
+    market = random_market(seed, with_open=True)
     rng = np.random.default_rng(100 + seed)
     weights = np.clip(rng.normal(0, 0.4, market.close.shape), -1, 1)
     weights[rng.random(weights.shape) < 0.02] = np.nan
@@ -140,9 +103,7 @@ def test_engine_matches_the_per_bar_account_for_both_fills(seed: int, fill: str)
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_venue_neutral_targets_filled_at_the_open_match_the_per_bar_account(seed: int) -> None:
-    market = replace(
-        _random_market(seed), instruments=[("a", "X"), ("b", "X"), ("c", "X"), ("a", "Y")]
-    )
+    market = random_market(seed, instruments=X_ON_THREE_Y_ON_ONE, with_open=True)
     rng = np.random.default_rng(200 + seed)
     groups = np.array([[0, 1, 2], [3, -1, -1]], dtype=np.int64)
     weights = np.clip(rng.normal(0, 0.5, (market.close.shape[0], 2)), -1, 1)
@@ -161,29 +122,18 @@ def test_filling_at_the_open_without_opens_says_what_is_missing() -> None:
         run(market, np.ones((2, 1)), Settings(fill="open"))
 
 
-CONFIG = """
-[data]
-history_start = "2024-01-01"
-timeframes = ["1h"]
-
-[[venues]]
-kind = "sim"
-name = "sim_a"
-instruments = ["BTC/USDT"]
-
-[research]
-execution_fill = "{fill}"
-"""
+def _config(fill: str) -> str:
+    return one_sim_venue(["BTC/USDT"], f'[research]\nexecution_fill = "{fill}"\n')
 
 
 def test_execution_fill_comes_from_config(tmp_path: Path) -> None:
     from trading.backtest.setup import settings
 
-    config = parse_config(tomllib.loads(CONFIG.format(fill="open")), tmp_path / "keel.toml")
+    config = parse_config(tomllib.loads(_config("open")), tmp_path / "keel.toml")
 
     assert settings(config).fill == "open"
 
 
 def test_an_unknown_execution_fill_is_refused_naming_the_choices(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"execution_fill.*'close' or 'open'"):
-        parse_config(tomllib.loads(CONFIG.format(fill="vwap")), tmp_path / "keel.toml")
+        parse_config(tomllib.loads(_config("vwap")), tmp_path / "keel.toml")

@@ -3,6 +3,7 @@ the way the router splits them, and the engine equal to the per-bar account on s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -10,6 +11,7 @@ import polars as pl
 import pytest
 
 from tests.trading.backtest_reference import reference_equity
+from tests.trading.markets import X_ON_THREE_Y_ON_ONE, random_market
 from trading import frames
 from trading.backtest.engine import (
     InstrumentCosts,
@@ -81,29 +83,22 @@ def test_a_maker_order_goes_to_the_venue_with_the_best_maker_fee() -> None:
 def test_engine_with_venue_neutral_and_pinned_targets_matches_the_per_bar_account(
     seed: int,
 ) -> None:
-    rng = np.random.default_rng(seed)
-    bars, n = 120, 4
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, (bars, n)), axis=0))
-    close[rng.random((bars, n)) < 0.03] = np.nan
-    market = Market(
-        ts=np.arange(bars).astype("datetime64[h]"),
-        instruments=[("a", "X"), ("b", "X"), ("c", "X"), ("a", "Y")],
-        close=close,
-        quote_volume=rng.uniform(1e4, 1e6, (bars, n)),
-        funding=np.where(rng.random((bars, n)) < 0.1, rng.normal(0, 1e-4, (bars, n)), 0.0),
-        costs=InstrumentCosts(
-            maker_fee=rng.uniform(-1e-4, 2e-4, n),
-            taker_fee=rng.uniform(0, 1e-3, n),
-            half_spread_bps=rng.uniform(0, 5, n),
-            impact_k=rng.uniform(0.1, 1, n),
-            min_amount=np.zeros(n),
+    drawn = random_market(seed, bars=120, instruments=X_ON_THREE_Y_ON_ONE)
+    # X is a perpetual on all three venues, b with a $300 minimum; Y is spot, so shorting
+    # it pays borrow; every price in the account currency
+    market = replace(
+        drawn,
+        costs=replace(
+            drawn.costs,
+            min_amount=np.zeros(4),
             min_notional=np.array([0.0, 300.0, 0.0, 0.0]),
             spot=np.array([False, False, False, True]),
         ),
-        bars_per_year=8760.0,
+        quote_rate=None,
         borrow_rate=0.1,
-        liquidity_days=2.0,
     )
+    bars = market.close.shape[0]
+    rng = np.random.default_rng(100 + seed)
     groups = np.array([[0, 1, 2], [3, -1, -1]], dtype=np.int64)  # X venue-neutral, Y pinned
     weights = np.clip(rng.normal(0, 0.5, (bars, 2)), -1, 1)
     weights[rng.random((bars, 2)) < 0.1] = np.nan  # no signal: both hold the position

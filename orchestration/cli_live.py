@@ -168,7 +168,11 @@ def cancel_open_orders(
         )  # fmt: skip
         lines.append(f"cancelled {o.client_order_id} ({o.account} {o.venue} {o.symbol})")
     journal.append("order_events", events)
-    return lines or ["no open orders to cancel"]
+    # the journal holds the orders Keel's runs placed; others on the venue (keel account-demo's,
+    # a human's) are not Keel's to cancel, and `keel status` still counts them
+    return lines or [
+        "no open orders of Keel's trading runs to cancel (orders placed outside them are left)"
+    ]
 
 
 def why(client_order_id: str) -> int:

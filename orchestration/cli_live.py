@@ -182,13 +182,26 @@ def why(client_order_id: str) -> int:
     from lake.store import Lake
     from trading.live.ledger import EVENT_RANK
 
+    newest: list[str] = []
     for lake in (_setup().journal_lake, Lake(VAR / "replay" / "lake")):  # live, then replay
         journal = LakeJournal(lake)
-        orders = journal.read("orders").filter(pl.col("client_order_id") == client_order_id)
-        if orders.height:
+        every = journal.read("orders")
+        # the whole id or its start, as the README writes it (keel0605...)
+        orders = every.filter(pl.col("client_order_id").str.starts_with(client_order_id))
+        ids = orders["client_order_id"].unique().sort().to_list()
+        if len(ids) > 1:
+            print(f"{len(ids)} orders start with {client_order_id}; give more of the id:")
+            print("\n".join(f"  {i}" for i in ids[:10]) + ("\n  ..." if len(ids) > 10 else ""))
+            return 1
+        if ids:
+            client_order_id = ids[0]
+            orders = orders.filter(pl.col("client_order_id") == client_order_id)
             break
+        newest += _newest_orders(every)
     else:
         print(f"no order {client_order_id} in the journal (live/orders); check the id")
+        if newest:
+            print("newest orders (live, then paper replay):\n" + "\n".join(newest))
         return 1
     o = orders.row(0, named=True)
     print(
@@ -219,6 +232,18 @@ def why(client_order_id: str) -> int:
             print(f"\n{title}:")
             print(frame if frame.height else "  none")
     return 0
+
+
+def _newest_orders(orders: pl.DataFrame, n: int = 5) -> list[str]:
+    """The newest orders' ids, each with what it was, to pick one for ``keel why``."""
+    if not orders.height:
+        return []
+    rows = orders.sort("bar", descending=True).head(n).iter_rows(named=True)
+    return [
+        f"  {o['client_order_id']}  {o['side']} {o['symbol']} on {o['venue']}, bar "
+        f"{o['bar']:%Y-%m-%d %H:%M}"
+        for o in rows
+    ]
 
 
 def adopt_positions(venue: str, account: str, reason: str) -> int:

@@ -104,7 +104,12 @@ def test_why_answers_with_decisions_net_targets_events_and_fills(
     for section in ("decisions:", "net targets:", "events:", "fills:"):
         assert section in out
     assert "trend" in out
+    assert main(["why", cid[:-3]]) == 0  # the start of an id that no other order shares
+    assert f"{cid}: {report.orders[0].intent.side}" in capsys.readouterr().out
     assert main(["why", "keel-nope"]) == 1
+    out = capsys.readouterr().out  # the newest orders are listed to pick from
+    assert "newest orders" in out
+    assert any(o.intent.client_order_id in out for o in report.orders)
 
 
 def test_adopt_positions_makes_the_ledger_equal_the_venue(

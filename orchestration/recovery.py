@@ -126,7 +126,10 @@ def stop_orphaned_tailers(run_id: str) -> list[int]:
         # is an orphan.
         if argv[0].endswith(b"tail") and any(marker.encode() in a for a in argv):
             try:
-                os.kill(int(entry.name), signal.SIGTERM)
+                # SIGKILL: a tail has nothing to clean up, and SIGTERM may be ignored, a
+                # disposition a process inherits from whatever started its run (nohup-style
+                # launchers, some CI job runners)
+                os.kill(int(entry.name), signal.SIGKILL)
                 stopped.append(int(entry.name))
             except OSError:
                 continue

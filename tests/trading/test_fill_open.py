@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.trading.backtest_reference import reference_equity
+from tests.trading.backtest_reference import REWARDING, reference_equity
 from trading.backtest.engine import InstrumentCosts, Market, Settings, run
 from trading.config import ConfigError, parse_config
 from trading.costs import VenueCosts
+from trading.execution.config import RoutingConfig
 
 FREE = VenueCosts(maker_fee=0.0, taker_fee=0.0, half_spread_bps=0.0, impact_k=0.0)
 
@@ -127,10 +128,11 @@ def test_engine_matches_the_per_bar_account_for_both_fills(seed: int, fill: str)
     weights[rng.random(weights.shape) < 0.02] = np.nan
     settings = Settings(
         capital=50_000.0,
-        style="maker" if seed == 2 else "taker",
+        style=("taker", "taker", "maker", "auto")[seed],  # type: ignore[arg-type]
         delay=seed % 2,
         band=0.02 * (seed % 3),
         fill="open" if fill == "open" else "close",
+        routing=REWARDING if seed == 3 else RoutingConfig(),
     )
 
     fast = run(market, weights, settings).equity
@@ -146,7 +148,13 @@ def test_venue_neutral_targets_filled_at_the_open_match_the_per_bar_account(seed
     rng = np.random.default_rng(200 + seed)
     groups = np.array([[0, 1, 2], [3, -1, -1]], dtype=np.int64)
     weights = np.clip(rng.normal(0, 0.5, (market.close.shape[0], 2)), -1, 1)
-    settings = Settings(capital=2e5, band=0.01 * seed, fill="open")
+    settings = Settings(
+        capital=2e5,
+        band=0.01 * seed,
+        fill="open",
+        style="auto" if seed else "taker",
+        routing=REWARDING if seed else RoutingConfig(),
+    )
 
     fast = run(market, weights, settings, groups).equity
 

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from trading.costs import taker_rate
-from trading.waterfill import compilable, route_split
+from trading.waterfill import compilable, route_split, split_order
 
 Array = NDArray[np.float64]
 
@@ -91,8 +91,10 @@ def _route_py(
 ) -> float:
     """Route the order of target ``j`` over its ``legs`` columns × styles as the router would
     (``route_split``: the router's weights, ``budget`` USD of extra cash for rewards left
-    today) and send each leg; returns the extra cash the split paid for rewards. ``scratch``
-    (7 rows) and ``ids`` are work space of at least columns × styles, reused across orders."""
+    today) and send each leg; returns the extra cash the split paid for rewards. With one
+    style, no rewards and unit impact weight the router's split is ``split_order``'s (one
+    option per venue, no caps), solved by it directly. ``scratch`` (12 rows) and ``ids`` are
+    work space of at least columns × styles, reused across orders."""
     styles = fee.shape[1]
     options = legs * styles
     cash = scratch[0, :options]
@@ -105,6 +107,7 @@ def _route_py(
     ids = ids[:options]
     for m in range(legs):
         caps[m] = math.inf
+    plain = styles == 1 and weights[0] == 1.0  # no rewards either: split_order's case
     for m in range(legs):
         c = groups[j, m]
         a_, v_ = adv[t - 1, c], vol[t - 1, c]
@@ -115,17 +118,35 @@ def _route_py(
             pts[o] = points[c, s]
             tr[o] = tier[c, s]
             gp[o] = gap[c, s]
+            plain = plain and pts[o] == 0.0 and tr[o] == 0.0 and depth[c, s]
             if not depth[c, s]:
                 b[o] = 0.0
             elif math.isfinite(a_) and a_ > 0.0:
                 b[o] = k[c, s] * max(v_, 0.0) / math.sqrt(a_)
             else:
                 b[o] = math.inf
+            scratch[7, o] = fee[c, s]
+            scratch[8, o] = spread[c, s]
+            scratch[9, o] = k[c, s]
+            scratch[10, o] = a_ if tradable[row, c] else math.nan
+            scratch[11, o] = v_
     total = abs(order) * scale
     out[:] = 0.0
-    _, extra = _route_split(
-        total, cash, pts, b, tr, gp, ids, caps, weights[0], weights[1], budget, out
-    )
+    extra = 0.0
+    if plain:  # one style, no rewards, unit impact weight: route_split's split, solved directly
+        _split_order(
+            total,
+            scratch[7, :options],
+            scratch[8, :options],
+            scratch[9, :options],
+            scratch[10, :options],
+            scratch[11, :options],
+            out,
+        )
+    else:
+        _, extra = _route_split(
+            total, cash, pts, b, tr, gp, ids, caps, weights[0], weights[1], budget, out
+        )
     sign = 1.0 if order > 0.0 else -1.0
     for o in range(options):
         x = out[o]
@@ -193,7 +214,7 @@ def _account_py(
     styles = fee.shape[1]
     held = np.zeros(n)
     paid = np.zeros(3)  # fees − points, spread + impact, traded
-    scratch = np.zeros((7, width * styles))  # the router's option arrays, reused per order
+    scratch = np.zeros((12, width * styles))  # the router's option arrays, reused per order
     ids = np.zeros(width * styles, np.int64)
     wealth = 1.0
     alive = True
@@ -317,6 +338,7 @@ def _account_py(
 compilable()
 _rate = numba.njit(cache=True, nogil=True)(taker_rate)
 _route_split = numba.njit(cache=True, nogil=True)(route_split)
+_split_order = numba.njit(cache=True, nogil=True)(split_order)
 _leg = numba.njit(cache=True, nogil=True)(_leg_py)
 _route = numba.njit(cache=True, nogil=True)(_route_py)
 account = numba.njit(cache=True, nogil=True)(_account_py)

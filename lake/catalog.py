@@ -123,7 +123,7 @@ RESEARCH_METRICS: Mapping[str, pl.DataType] = {
     "recorded_at": frames.UTC_TS,  # when the run wrote the result (history: one row per run)
     "oos_start": frames.UTC_TS,  # first out-of-sample bar (walk-forward), window_end if none
     "capital": pl.Float64(),  # account currency
-    "style": pl.String(),  # taker | maker
+    "style": pl.String(),  # taker | maker | auto
     "execution_delay_bars": pl.Int64(),
     "cost_calibration": pl.Int64(),  # live/cost_calibration version priced with; null: config
     "cost_params": pl.String(),  # JSON: per venue, half spread and impact used, and source

@@ -188,7 +188,11 @@ class ResearchConfig(_Frozen):
     par_currencies: tuple[str, ...] = Field(
         default=("USDT", "USD", "USDC"), description="quote currencies counted 1:1 as the account"
     )
-    style: Literal["taker", "maker"] = "taker"
+    style: Literal["taker", "maker", "auto"] = Field(
+        default="taker",
+        description="taker, maker (expected cost of a resting order: [routing.maker]), or auto: "
+        "maker or taker per trade, as the router chooses",
+    )
     execution_delay_bars: int = Field(default=0, ge=0, le=24, description="bars decision→fill")
     execution_fill: Literal["close", "open"] = Field(
         default="close", description="fill at the decision bar's close, or at the next open"

@@ -171,6 +171,36 @@ def _fill_groups(
         out[g] = min(low[g] + (total - taken) * share, room[g])
 
 
+def _sole_option(
+    total: float, a: Array, b: Array, tier: Array, gap: Array, group: Index, cap: Array
+) -> int:
+    """The option that takes the whole order without a solve, or -1: one whose marginal cost
+    at ``total`` (the most it reaches on [0, total]) is below every other usable option's
+    least marginal cost, on a venue with room for all of it. The solve would put everything
+    there too; most small orders are such, so this skips its root search."""
+    if total <= 0.0 or not math.isfinite(total):
+        return -1
+    best = -1
+    top = math.inf
+    for i in range(len(a)):
+        g = group[i]
+        if g < 0 or cap[g] < total:
+            continue
+        reward = tier[i] if tier[i] > 0.0 and total <= gap[i] else 0.0
+        last = a[i] + 1.5 * b[i] * math.sqrt(total) - reward
+        if last < top:
+            top, best = last, i
+    if best < 0:
+        return -1
+    for i in range(len(a)):
+        if i == best or group[i] < 0:
+            continue
+        first = a[i] - tier[i] if tier[i] > 0.0 and gap[i] > 0.0 else a[i]
+        if first <= top:
+            return -1
+    return best
+
+
 def water_fill(
     total: float,
     a: Array,
@@ -193,6 +223,10 @@ def water_fill(
         usable = usable and math.isfinite(tier[i]) and math.isfinite(gap[i])
         group[i] = venue[i] if usable and venue[i] >= 0 and cap[venue[i]] > 0.0 else -1
         out[i] = 0.0
+    sole = _sole_option(total, a, b, tier, gap, group, cap)
+    if sole >= 0:  # one option is cheaper at its last USD than any other at its first
+        out[sole] = total
+        return total
     per_venue = _zeros(len(cap))
     _fill_groups(total, a, b, tier, gap, group, cap, per_venue)
     inner = _indices(options)
@@ -276,6 +310,94 @@ def split_order(
     return split_cost(a, b, zero, zero, out)
 
 
+def _solve_weighted(
+    total: float,
+    cash: Array,
+    points: Array,
+    b: Array,
+    tier: Array,
+    gap: Array,
+    venue: Index,
+    cap: Array,
+    w_impact: float,
+    w_rewards: float,
+    out: Array,
+) -> float:
+    """``water_fill`` on the router's weighted objective: linear cash − ``w_rewards`` · points,
+    impact × ``w_impact``, tier reward × ``w_rewards``."""
+    options = len(cash)
+    a = _zeros(options)
+    bw = _zeros(options)
+    tw = _zeros(options)
+    for i in range(options):
+        a[i] = cash[i] - w_rewards * points[i]
+        bw[i] = w_impact * b[i] if math.isfinite(b[i]) else math.inf
+        tw[i] = w_rewards * tier[i]
+    return water_fill(total, a, bw, tw, gap, venue, cap, out)
+
+
+def legs_cash(cash: Array, b: Array, legs: Array) -> float:
+    """Fees, spread and impact of a split (impact unweighted): the cash it costs."""
+    total = 0.0
+    for i in range(len(cash)):
+        x = legs[i]
+        if x > 0.0:
+            total += cash[i] * x + b[i] * x * math.sqrt(x)
+    return total
+
+
+def route_split(
+    total: float,
+    cash: Array,
+    points: Array,
+    b: Array,
+    tier: Array,
+    gap: Array,
+    venue: Index,
+    cap: Array,
+    w_impact: float,
+    w_rewards: float,
+    budget: float,
+    out: Array,
+) -> tuple[float, float]:
+    """The router's choice for one parent, shared by the live router (plain Python) and the
+    backtest (compiled): the split at least weighted cost (``cash`` = fee + spread per USD,
+    ``points`` the USD value of the points per USD, ``b`` the impact coefficient,
+    ``tier``/``gap`` the next tier's reward), paying at most ``budget`` more cash than the
+    rewards-blind split to earn rewards (the rewards weight is scaled down by bisection until
+    it fits). Writes the legs into ``out``; returns (USD routed, extra cash paid for rewards)."""
+    options = len(cash)
+    blind = _zeros(options)
+    routed = _solve_weighted(total, cash, points, b, tier, gap, venue, cap, w_impact, 0.0, blind)
+    for i in range(options):
+        out[i] = blind[i]
+    rewarded = False
+    for i in range(options):
+        if points[i] > 0.0 or tier[i] > 0.0:
+            rewarded = True
+    if w_rewards > 0.0 and rewarded:
+        trial = _zeros(options)
+        _solve_weighted(total, cash, points, b, tier, gap, venue, cap, w_impact, w_rewards, trial)
+        base = legs_cash(cash, b, blind)
+        if legs_cash(cash, b, trial) - base > budget:
+            lo = 0.0
+            hi = w_rewards
+            for _ in range(30):
+                mid = 0.5 * (lo + hi)
+                _solve_weighted(total, cash, points, b, tier, gap, venue, cap, w_impact, mid, trial)
+                if legs_cash(cash, b, trial) - base <= budget:
+                    lo = mid
+                    for i in range(options):
+                        out[i] = trial[i]
+                else:
+                    hi = mid
+        else:
+            for i in range(options):
+                out[i] = trial[i]
+    extra = max(legs_cash(cash, b, out) - legs_cash(cash, b, blind), 0.0)
+    return routed, extra
+
+
 @functools.cache
 def compilable() -> None:
     """Register the solver with numba so compiled code (the backtest's account) can call it;
@@ -287,7 +409,11 @@ def compilable() -> None:
         _take,
         _group_takes,
         _fill_groups,
+        _sole_option,
         water_fill,
+        _solve_weighted,
+        legs_cash,
+        route_split,
         split_cost,
         split_order,
     ):

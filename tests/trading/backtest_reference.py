@@ -4,18 +4,87 @@ reading rather than speed: the engine must match it to 1e-9."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 from trading.backtest.engine import Market, Settings
-from trading.costs import VenueCosts, cost_rate
-from trading.waterfill import split_order
+from trading.execution.config import FeeTiers, MakerModel, RoutingConfig, VenueRewards
+from trading.execution.quotes import quote, styles
+from trading.execution.router import VenueQuote, route
+from trading.execution.types import MarketStat
+from trading.venues.base import Instrument
+
+# A router config with every term that moves a price: a maker model, urgency, fee tiers with a
+# next tier in reach (venue a), points (venues c and v). No budget: a binding budget is a
+# bisection on a cash difference whose steps flip on the last digit of the order size or the
+# liquidity estimates, which this account sums in another order (equity then differs by
+# ~1e-7); the budget is specified against the router per trade instead
+# (test_backtest_routing).
+REWARDING = RoutingConfig(
+    maker=MakerModel(fill_probability=0.5, adverse_selection_bps=1.5),
+    urgency_bps=2.0,
+    rewards_budget_usd_per_day=math.inf,
+    venues={
+        "a": VenueRewards(
+            volume_30d_usd=4e6,
+            tiers=FeeTiers(taker=((0, 0.0006), (5e6, 0.0004)), maker=((0, 0.0001), (5e6, 0.0))),
+        ),
+        "c": VenueRewards(points_per_usd_maker=0.002, point_value_usd=0.05),
+        "v": VenueRewards(
+            points_per_usd_taker=0.001, points_per_usd_maker=0.003, point_value_usd=0.05
+        ),
+    },
+)
 
 
 def _trailing(values: list[float], t: int, window: int, min_count: int) -> float:
     """Mean of the finite values among rows t-window+1..t; NaN if fewer than min_count."""
     seen = [v for v in values[max(0, t - window + 1) : t + 1] if math.isfinite(v)]
     return sum(seen) / len(seen) if len(seen) >= min_count else math.nan
+
+
+def _router_legs(
+    market: Market,
+    settings: Settings,
+    columns: list[int],
+    total: float,
+    spent: float,
+    adv: list[list[float]],
+    vol: list[list[float]],
+    t: int,
+    fills: Callable[[int, int], bool],
+) -> tuple[list[tuple[int, float, VenueQuote]], float]:
+    """What the live router does with an order of ``total`` USD on these columns: its quotes
+    (``quote``, each column a venue, in the styles ``[research] style`` names, liquidity known
+    at the fill; a column that cannot fill has no capacity) and its split (``route``, with the
+    day's rewards budget left); the legs (column, USD, quote) and the extra cash spent."""
+    c = market.costs
+    routing = settings.routing.model_copy(update={"style": settings.style})
+    options = []
+    for i in columns:
+        venue, symbol = market.instruments[i]
+        rewards = routing.venues.get(venue, VenueRewards()).model_copy(
+            update={
+                "half_spread_bps": float(c.half_spread_bps[i]),
+                "impact_k": float(c.impact_k[i]),
+            }
+        )
+        config = routing.model_copy(update={"venues": {**routing.venues, venue: rewards}})
+        market_of = Instrument(
+            venue, symbol, "X", "USDT", "USDT", "swap", 1.0, 0.0, 0.0, 0.0, 0.0,
+            float(c.maker_fee[i]), float(c.taker_fee[i]),
+        )  # fmt: skip
+        stat = MarketStat(adv[t - 1][i], vol[t - 1][i], math.nan)
+        capacity = math.inf if fills(t, i) else 0.0
+        for style in styles(config):
+            options.append((i, quote(market_of, stat, config, style, capacity)))
+    budget = max(routing.rewards_budget_usd_per_day - spent, 0.0)
+    split = route(
+        [q for _, q in options], total, routing.impact_weight, routing.rewards_weight, budget
+    )
+    legs = [(i, x, q) for (i, q), x in zip(options, split.notional_usd, strict=True) if x > 0.0]
+    return legs, split.extra_cash_usd
 
 
 def reference_equity(
@@ -60,7 +129,6 @@ def reference_equity(
             vol[t][i] = math.sqrt(max(square - mean * mean, 0.0) * per_day)
 
     c = market.costs
-    maker = settings.style == "maker"
     links = (
         [[i] for i in range(n)]
         if groups is None
@@ -106,8 +174,14 @@ def reference_equity(
             and math.isfinite(conversion[t - 1, i])
         )
 
+    stamps = np.asarray(market.ts)
+
+    def day(t: int) -> int:
+        return int(stamps[t].astype("datetime64[D]").astype(np.int64))
+
     held = [0.0] * n
     equity, out, alive = 1.0, [1.0], True
+    today, spent = day(0), 0.0
     for t in range(1, bars):
         moves = [split(t, i) for i in range(n)]
         carried = sum(held[i] * moves[i][0] for i in range(n))  # earned before the fill
@@ -123,41 +197,25 @@ def reference_equity(
             if order == 0.0 or (abs(order) < settings.band * opening and target != 0.0):
                 continue
             scale = equity * settings.capital
-            legs = [(columns[0], order)]
-            if len(columns) > 1:  # venue-neutral: the router's split across the venues
-                shares = np.zeros(len(columns))
-                split_order(
-                    abs(order) * scale,
-                    np.array([c.maker_fee[i] if maker else c.taker_fee[i] for i in columns]),
-                    np.array([0.0 if maker else c.half_spread_bps[i] for i in columns]),
-                    np.array([0.0 if maker else c.impact_k[i] for i in columns]),
-                    np.array([adv[t - 1][i] if fills(t, i) else math.nan for i in columns]),
-                    np.array([vol[t - 1][i] for i in columns]),
-                    shares,
-                )
-                sign = 1.0 if order > 0 else -1.0
-                legs = [
-                    (i, sign * x / scale) for i, x in zip(columns, shares, strict=True) if x > 0
-                ]
-            for i, trade in legs:
-                notional = abs(trade) * scale
+            if day(t) != today:
+                today, spent = day(t), 0.0
+            legs, extra = _router_legs(
+                market, settings, columns, abs(order) * scale, spent, adv, vol, t, fills
+            )
+            spent += extra
+            sign = 1.0 if order > 0 else -1.0
+            for i, x, q in legs:
+                trade = sign * x / scale
                 price = (opened(t, i) if at_open else marks[t - 1][i]) * conversion[t - 1, i]
                 ok = (
                     fills(t, i)
-                    and notional >= c.min_notional[i] * conversion[t - 1, i]
-                    and notional >= c.min_amount[i] * price
-                    and notional > 0
+                    and x >= c.min_notional[i] * conversion[t - 1, i]
+                    and x >= c.min_amount[i] * price
+                    and x > 0
                 )
                 if not ok:
                     continue
-                venue = VenueCosts(
-                    float(c.maker_fee[i]),
-                    float(c.taker_fee[i]),
-                    float(c.half_spread_bps[i]),
-                    float(c.impact_k[i]),
-                )
-                rate = cost_rate(notional, venue, adv[t - 1][i], vol[t - 1][i], settings.style)
-                cost += abs(trade) * rate
+                cost += (q.cash(x) - q.points_rate * x) / scale  # points are negative fees
                 position[i] += trade
         net = carried - cost
         for i in range(n):

@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.trading.backtest_reference import reference_equity
+from tests.trading.backtest_reference import REWARDING, reference_equity
 from tests.trading.markets import FREE, random_market, simple_market
 from trading import frames
 from trading.backtest.engine import (
@@ -21,6 +21,7 @@ from trading.backtest.engine import (
     weights_matrix,
 )
 from trading.costs import VenueCosts
+from trading.execution.config import MakerModel, RoutingConfig
 
 
 def test_the_target_of_bar_t_is_held_through_bar_t_plus_1() -> None:
@@ -93,8 +94,19 @@ def test_fee_by_style_spread_and_impact_by_hand() -> None:
     impact = 0.5 * market.daily_vol[40, 0] * math.sqrt(notional / market.adv[40, 0])
     assert taker.fees[41] == pytest.approx(0.5 * 0.0005)
     assert taker.slippage[41] == pytest.approx(0.5 * (2e-4 + impact), rel=1e-12)
-    assert maker.fees[41] == pytest.approx(0.5 * -0.0001)  # the rebate shows
-    assert maker.slippage[41] == 0.0
+    # maker at the router's default model: 60% fills at the rebate (+1 bp adverse selection),
+    # 40% crosses as a taker (fee, half spread, impact on the rest), 1 bp urgency on the whole
+    assert maker.fees[41] == pytest.approx(0.5 * (0.6 * -0.0001 + 0.4 * 0.0005))
+    rest = (0.4 * 2.0 + 0.6 * 1.0 + 1.0) * 1e-4 + 0.4**1.5 * impact
+    assert maker.slippage[41] == pytest.approx(0.5 * rest, rel=1e-12)
+    sure = RoutingConfig(maker=MakerModel(fill_probability=1.0, adverse_selection_bps=0.0))
+    bare = run(
+        market,
+        weights,
+        Settings(capital=1e5, style="maker", routing=sure.model_copy(update={"urgency_bps": 0.0})),
+    )
+    assert bare.fees[41] == pytest.approx(0.5 * -0.0001)  # a sure fill: the rebate shows
+    assert bare.slippage[41] == 0.0
 
 
 def test_funding_settled_at_a_bar_close_is_paid_by_the_position_held_through_that_bar() -> None:
@@ -194,9 +206,10 @@ def test_vectorized_engine_matches_the_per_bar_account(seed: int) -> None:
         weights[rng.random((bars, n)) < 0.02] = rng.choice([np.nan, np.inf, -np.inf])
     settings = Settings(
         capital=50_000.0,
-        style="maker" if seed == 2 else "taker",
+        style=("taker", "taker", "maker", "auto")[seed],  # type: ignore[arg-type]
         delay=seed % 2,
         band=0.02 * (seed % 3),
+        routing=REWARDING if seed >= 2 else RoutingConfig(),
     )
 
     fast = run(market, weights, settings).equity

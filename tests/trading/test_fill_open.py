@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from tests.configs import one_sim_venue
-from tests.trading.backtest_reference import reference_equity
+from tests.trading.backtest_reference import REWARDING, reference_equity
 from tests.trading.markets import FREE, X_ON_THREE_Y_ON_ONE, random_market, simple_market
 from trading.backtest.engine import Market, Settings, run
 from trading.config import ConfigError, parse_config
+from trading.execution.config import RoutingConfig
 
 
 def _daily(close: list[float], open_: list[float], fee: float = 0.0) -> Market:
@@ -90,10 +91,11 @@ def test_engine_matches_the_per_bar_account_for_both_fills(seed: int, fill: str)
     weights[rng.random(weights.shape) < 0.02] = np.nan
     settings = Settings(
         capital=50_000.0,
-        style="maker" if seed == 2 else "taker",
+        style=("taker", "taker", "maker", "auto")[seed],  # type: ignore[arg-type]
         delay=seed % 2,
         band=0.02 * (seed % 3),
         fill="open" if fill == "open" else "close",
+        routing=REWARDING if seed == 3 else RoutingConfig(),
     )
 
     fast = run(market, weights, settings).equity
@@ -107,7 +109,13 @@ def test_venue_neutral_targets_filled_at_the_open_match_the_per_bar_account(seed
     rng = np.random.default_rng(200 + seed)
     groups = np.array([[0, 1, 2], [3, -1, -1]], dtype=np.int64)
     weights = np.clip(rng.normal(0, 0.5, (market.close.shape[0], 2)), -1, 1)
-    settings = Settings(capital=2e5, band=0.01 * seed, fill="open")
+    settings = Settings(
+        capital=2e5,
+        band=0.01 * seed,
+        fill="open",
+        style="auto" if seed else "taker",
+        routing=REWARDING if seed else RoutingConfig(),
+    )
 
     fast = run(market, weights, settings, groups).equity
 

@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from tests.trading.backtest_reference import reference_equity
+from tests.trading.backtest_reference import REWARDING, reference_equity
 from tests.trading.markets import X_ON_THREE_Y_ON_ONE, random_market
 from trading import frames
 from trading.backtest.engine import (
@@ -22,6 +22,7 @@ from trading.backtest.engine import (
     run,
 )
 from trading.costs import VenueCosts
+from trading.execution.config import RoutingConfig
 from trading.models.instrument import Instrument, canonical
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -79,7 +80,7 @@ def test_a_maker_order_goes_to_the_venue_with_the_best_maker_fee() -> None:
     assert result.positions[20, 1] == pytest.approx(0.5, rel=1e-2)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
 def test_engine_with_venue_neutral_and_pinned_targets_matches_the_per_bar_account(
     seed: int,
 ) -> None:
@@ -102,7 +103,12 @@ def test_engine_with_venue_neutral_and_pinned_targets_matches_the_per_bar_accoun
     groups = np.array([[0, 1, 2], [3, -1, -1]], dtype=np.int64)  # X venue-neutral, Y pinned
     weights = np.clip(rng.normal(0, 0.5, (bars, 2)), -1, 1)
     weights[rng.random((bars, 2)) < 0.1] = np.nan  # no signal: both hold the position
-    settings = Settings(capital=2e5, style="maker" if seed == 2 else "taker", band=0.01 * seed)
+    settings = Settings(
+        capital=2e5,
+        style=("taker", "taker", "maker", "auto", "taker")[seed],  # type: ignore[arg-type]
+        band=0.01 * (seed % 3),
+        routing=REWARDING if seed >= 3 else RoutingConfig(),
+    )
 
     fast = run(market, weights, settings, groups).equity
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.trading.book import market
-from trading.backtest.account import _split
 from trading.execution.config import MakerModel, RoutingConfig, VenueRewards
 from trading.execution.quotes import quote
 from trading.execution.router import VenueQuote, equal_split_cost, route, single_venue_cost
 from trading.execution.types import MarketStat
-from trading.waterfill import split_order
+from trading.waterfill import compilable, split_order
 
 BTC = "BTC/USDT:USDT"
+compilable()  # the solver's helpers, registered for compiled callers
+_split = numba.njit(cache=True)(split_order)
 
 
 def _backtest(

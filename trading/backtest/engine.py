@@ -16,12 +16,17 @@ Rules (the per-bar reference loop in the tests follows the same ones):
   marked at the next price (the whole move lands in the bar it trades again).
 - An order below the market's minimum amount (base units) or notional (quote) is not sent.
 - A venue-neutral target (one canonical instrument on every venue that lists it) is one
-  exposure: orders towards it are split across its venues by ``waterfill.split_order``, the split
-  the live router chooses; a venue-pinned target trades its one venue.
-- Costs come from ``trading/costs.py``, the model the live router uses: the fee of the
-  execution style, half the spread and square-root impact ``k·σ_daily·sqrt(N/ADV)`` (taker
-  only), ``N`` the order's notional at the current equity, ``ADV`` and ``σ_daily`` trailing
-  estimates up to the trading bar.
+  exposure: orders towards it are split across its venues (and, with ``style="auto"``, between
+  maker and taker on each) by ``waterfill.route_split``, the split the live router chooses with
+  the router's weights and daily rewards budget; a venue-pinned target trades its one venue.
+- Costs are the router's (``trading/costs.py`` via ``execution.quotes.terms``): a taker order
+  pays the fee at the account's tier, half the spread and square-root impact
+  ``k·σ_daily·sqrt(N/ADV)``; a maker order its expected cost (``costs.expected_maker``: fills
+  with the fill probability at the maker fee plus adverse selection, the rest crosses as a
+  taker, urgency on the whole). ``N`` is the order's notional at the current equity, ``ADV``
+  and ``σ_daily`` trailing estimates up to the trading bar. Points earned (points per USD ×
+  point value) are booked as negative fees, as a maker rebate is; the value of progress to the
+  next fee tier steers the split as it steers the router's but is not booked (it is not cash).
 - Funding settled at the close of a bar is paid by the position held through that bar (the
   same bar in which a feature first sees the rate); spot shorts pay the borrow rate.
 - Equity that reaches zero is ruin: the strategy stops trading for good.
@@ -29,7 +34,7 @@ Rules (the per-bar reference loop in the tests follows the same ones):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -38,6 +43,8 @@ from numpy.typing import NDArray
 from trading.backtest.account import account, identity_groups
 from trading.backtest.market import Array, InstrumentCosts, Market, costs_of
 from trading.backtest.markets import market_from_frames, plan_targets, weights_matrix
+from trading.backtest.routing import Options, ResearchStyle, check_style, options
+from trading.execution.config import RoutingConfig
 
 __all__ = [
     "Array",
@@ -55,13 +62,19 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """How the backtest trades: capital (account currency), execution style, fill and delay."""
+    """How the backtest trades: capital (account currency), execution style (taker, maker, or
+    auto: per trade as the router chooses), fill and delay, and the router's config (maker
+    model, rewards programs, weights, rewards budget) every style is priced with."""
 
     capital: float = 100_000.0
-    style: Literal["taker", "maker"] = "taker"
+    style: ResearchStyle = "taker"
     delay: int = 0  # bars between the decision and the fill
     fill: Literal["close", "open"] = "close"  # at the decision bar's close or the next open
     band: float = 0.0  # orders smaller than this fraction of equity wait, unless closing
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+
+    def __post_init__(self) -> None:
+        check_style(self.style)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +84,7 @@ class Result:
     positions: Array  # bars × instruments, held through the bar (fraction of equity)
     trades: Array  # bars × instruments, traded at the previous close (or this bar's open)
     gross: Array  # bars: Σ position × return
-    fees: Array
+    fees: Array  # fees (a maker rebate negative) minus the value of points earned
     slippage: Array  # half spread + impact
     funding: Array
     borrow: Array
@@ -103,7 +116,8 @@ def run(
     market.prepare(s.fill)
     gap, returns, tradable, price, min_notional, shift = market.fill_rows(s.fill)
     c = market.costs
-    maker = s.style == "maker"
+    o = _options(market, s)
+    day = _days(market)
     positions, trades = np.zeros((bars, n)), np.zeros((bars, n))
     # gross, fees, slippage, funding, borrow, net, equity, turnover, exposure
     series = np.zeros((9, bars))
@@ -120,10 +134,15 @@ def run(
         c.min_amount,
         market.adv_c,
         market.daily_vol_c,
-        c.maker_fee if maker else c.taker_fee,
-        c.half_spread_bps,
-        c.impact_k,
-        maker,
+        o.fee,
+        o.spread_bps,
+        o.impact_k,
+        o.points,
+        o.tier,
+        o.gap,
+        o.depth,
+        np.array([o.impact_weight, o.rewards_weight, o.budget_usd]),
+        day,
         float(s.capital),
         int(s.delay),
         float(s.band),
@@ -136,3 +155,29 @@ def run(
     return Result(
         positions, trades, gross, fees, slippage, funding, borrow, net, equity, turnover, exposure
     )
+
+
+def _options(market: Market, s: Settings) -> Options:
+    """The option terms of ``s``'s style and routing config, computed once per market."""
+    key = ("options", s.style, id(s.routing))
+    kept = market.memo.get(key)
+    if isinstance(kept, tuple) and kept[0] is s.routing:
+        found: Options = kept[1]
+        return found
+    made = options(market.instruments, market.costs, s.routing, s.style)
+    market.memo[key] = (s.routing, made)
+    return made
+
+
+def _days(market: Market) -> NDArray[np.int64]:
+    """Each bar's UTC day number: the rewards budget is per day, as the router's."""
+    kept = market.memo.get("days")
+    if isinstance(kept, np.ndarray):
+        return kept
+    ts = np.asarray(market.ts)
+    if np.issubdtype(ts.dtype, np.datetime64):
+        days = ts.astype("datetime64[D]").astype(np.int64)
+    else:
+        days = (np.arange(len(ts)) // max(1, round(market.bars_per_day))).astype(np.int64)
+    market.memo["days"] = np.ascontiguousarray(days)
+    return market.memo["days"]  # type: ignore[return-value]

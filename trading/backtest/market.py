@@ -62,6 +62,11 @@ class Market:
     liquidity_days: float = 30.0  # trailing window of the volume and volatility estimates
     open: Array | None = None  # the bar's first price; needed to fill at the open
 
+    @cached_property
+    def memo(self) -> dict[object, object]:
+        """Values derived from the market and a run's settings, computed once per market."""
+        return {}
+
     @property
     def bars_per_day(self) -> float:
         """Bars in a day of this timeframe."""

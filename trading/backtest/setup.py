@@ -43,11 +43,13 @@ def venue_costs(
 
 
 def settings(config: KeelConfig) -> Settings:
-    """Capital, execution style, fill and delay from ``[research]``."""
+    """Capital, execution style, fill and delay from ``[research]``; every style priced with
+    ``[routing]`` (maker model, rewards programs, weights, budget), as the router prices it."""
     r = config.research
     return Settings(
         capital=r.capital,
         style=r.style,
+        routing=config.routing,
         delay=r.execution_delay_bars,
         band=r.rebalance_band,
         fill=r.execution_fill,

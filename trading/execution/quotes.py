@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from trading.costs import Style, expected_maker
-from trading.execution.config import RoutingConfig
-from trading.execution.rewards import fee_rate, points_rate, tier_reward, venue_rewards
+from trading.execution.config import RoutingConfig, VenueRewards
+from trading.execution.rewards import points_rate, tier_fee, tier_reward, venue_rewards
 from trading.execution.router import VenueQuote
 from trading.execution.types import MarketStat, Snapshot
 from trading.venues.base import Instrument
@@ -64,33 +64,47 @@ class Capacity:
         )
 
 
-def quote(
-    instrument: Instrument,
-    stat: MarketStat | None,
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """One option's size-free terms: ``fee`` and ``spread_bps`` per USD (a maker option's are
+    expectations over its fill), ``impact_k`` the square-root impact factor of the part that
+    crosses, the USD value of points per USD, the next tier's reward per USD up to
+    ``tier_gap_usd``, and whether it needs the venue's depth (a maker order sure to fill never
+    crosses). The router and the backtest price every option from these."""
+
+    fee: float
+    spread_bps: float
+    impact_k: float
+    points_rate: float
+    tier_rate: float
+    tier_gap_usd: float
+    needs_depth: bool
+
+
+def terms(
+    maker_fee: float,
+    taker_fee: float,
+    rewards: VenueRewards,
     config: RoutingConfig,
     style: Style,
-    capacity_usd: float,
-    routed_usd: float = 0.0,
-) -> VenueQuote:
-    """The router's view of one venue in one style for one parent; ``routed_usd`` is the volume
-    earlier parents of the same plan already sent there (it counts toward the next fee tier).
-    A maker quote is an expectation over its fill (``MakerModel``): the filled share pays the
-    maker fee and adverse selection, the rest crosses as a taker at the end of the wait (taker
-    fee, half spread, impact on the remainder), and the whole leg pays ``urgency_bps``."""
-    rewards = venue_rewards(config, instrument.venue)
-    if routed_usd > 0.0:
-        rewards = rewards.model_copy(update={"volume_30d_usd": rewards.volume_30d_usd + routed_usd})
+) -> Terms:
+    """An option's terms from the venue's rewards program and the maker model: the fee at the
+    account's tier (else the instrument's ``maker_fee``/``taker_fee``); a maker option is an
+    expectation over its fill (``expected_maker``): the filled share pays the maker fee and
+    adverse selection, the rest crosses as a taker at the end of the wait (taker fee, half
+    spread, impact on the remainder), and the whole leg pays ``urgency_bps``."""
     tier_rate, gap = tier_reward(rewards, style, config.tier_horizon_days)
-    fee = fee_rate(instrument, rewards, "taker")
+    fee = tier_fee(rewards.tiers.taker, rewards.volume_30d_usd)
+    fee = taker_fee if fee is None else fee
     spread_bps, impact_k = rewards.half_spread_bps, rewards.impact_k
     points = points_rate(rewards, "taker")
     p = 0.0
     if style == "maker":
         model = rewards.maker or config.maker
         p = model.fill_probability
-        maker_fee = fee_rate(instrument, rewards, "maker")
+        at_tier = tier_fee(rewards.tiers.maker, rewards.volume_30d_usd)
         fee, spread_bps, impact_k = expected_maker(
-            maker_fee,
+            maker_fee if at_tier is None else at_tier,
             fee,
             spread_bps,
             impact_k,
@@ -99,22 +113,40 @@ def quote(
             config.urgency_bps,
         )
         points = p * points_rate(rewards, "maker") + (1.0 - p) * points
+    return Terms(fee, spread_bps, impact_k, points, tier_rate, gap, p < 1.0)
+
+
+def quote(
+    instrument: Instrument,
+    stat: MarketStat | None,
+    config: RoutingConfig,
+    style: Style,
+    capacity_usd: float,
+    routed_usd: float = 0.0,
+) -> VenueQuote:
+    """The router's view of one venue in one style for one parent (``terms``, sized with the
+    market's volume and volatility); ``routed_usd`` is the volume earlier parents of the same
+    plan already sent there (it counts toward the next fee tier)."""
+    rewards = venue_rewards(config, instrument.venue)
+    if routed_usd > 0.0:
+        rewards = rewards.model_copy(update={"volume_30d_usd": rewards.volume_30d_usd + routed_usd})
+    t = terms(instrument.maker_fee, instrument.taker_fee, rewards, config, style)
     known = stat is not None and math.isfinite(stat.adv_usd) and stat.adv_usd > 0.0
     impact_b = (
-        impact_k * max(stat.daily_vol, 0.0) / math.sqrt(stat.adv_usd)
+        t.impact_k * max(stat.daily_vol, 0.0) / math.sqrt(stat.adv_usd)
         if known and stat is not None
         else math.inf
     )
-    if p >= 1.0:
+    if not t.needs_depth:
         impact_b = 0.0  # a maker order sure to fill never crosses: no depth needed
     return VenueQuote(
         venue=instrument.venue,
-        fee=fee,
-        spread=spread_bps * 1e-4,
+        fee=t.fee,
+        spread=t.spread_bps * 1e-4,
         impact_b=impact_b,
-        points_rate=points,
-        tier_rate=tier_rate,
-        tier_gap_usd=gap,
+        points_rate=t.points_rate,
+        tier_rate=t.tier_rate,
+        tier_gap_usd=t.tier_gap_usd,
         capacity_usd=capacity_usd,
         style=style,
     )

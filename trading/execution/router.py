@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trading.costs import Style
-from trading.waterfill import water_fill
+from trading.waterfill import route_split, water_fill
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,32 +109,37 @@ def route(
     budget_usd: float = math.inf,
 ) -> Split:
     """Split ``total_usd`` across the quoted options at least weighted cost, paying at most
-    ``budget_usd`` more cash than the rewards-blind split to earn rewards."""
-    blind, routed = _solve(quotes, total_usd, impact_weight, 0.0)
-    legs = blind
-    has_rewards = any(q.points_rate > 0.0 or q.tier_rate > 0.0 for q in quotes)
-    if rewards_weight > 0.0 and has_rewards:
-        legs, _ = _solve(quotes, total_usd, impact_weight, rewards_weight)
-        base = _cash(quotes, blind)
-        if _cash(quotes, legs) - base > budget_usd:
-            lo, hi = 0.0, rewards_weight
-            legs = blind
-            for _ in range(30):
-                mid = 0.5 * (lo + hi)
-                trial, _ = _solve(quotes, total_usd, impact_weight, mid)
-                if _cash(quotes, trial) - base <= budget_usd:
-                    lo, legs = mid, trial
-                else:
-                    hi = mid
-    cash = _cash(quotes, legs)
+    ``budget_usd`` more cash than the rewards-blind split to earn rewards (``route_split``,
+    the very function the backtest compiles into its account; plain Python here)."""
+    names: dict[str, int] = {}
+    ids = [names.setdefault(q.venue, len(names)) for q in quotes]
+    caps = [math.inf] * len(names)
+    for q, v in zip(quotes, ids, strict=True):
+        caps[v] = min(caps[v], q.capacity_usd)
+    out = [0.0] * len(quotes)
+    routed, extra = route_split(
+        float(total_usd),
+        [q.fee + q.spread for q in quotes],
+        [q.points_rate for q in quotes],
+        [q.impact_b for q in quotes],
+        [q.tier_rate for q in quotes],
+        [q.tier_gap_usd for q in quotes],
+        ids,
+        caps,
+        float(impact_weight),
+        float(rewards_weight),
+        float(budget_usd),
+        out,
+    )
+    legs = [float(x) for x in out]
     return Split(
         venues=tuple(q.venue for q in quotes),
         styles=tuple(q.style for q in quotes),
         notional_usd=tuple(legs),
-        cash_usd=cash,
+        cash_usd=_cash(quotes, legs),
         rewards_usd=sum(q.rewards(x) for q, x in zip(quotes, legs, strict=True)),
-        extra_cash_usd=max(cash - _cash(quotes, blind), 0.0),
-        unrouted_usd=max(total_usd - routed, 0.0),
+        extra_cash_usd=float(extra),
+        unrouted_usd=max(total_usd - float(routed), 0.0),
     )
 
 

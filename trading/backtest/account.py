@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from trading.backtest.jitcache import compiled
 from trading.costs import taker_rate
 from trading.waterfill import compilable, route_split, split_order
 
@@ -336,12 +336,12 @@ def _account_py(
 
 # One formula: the cost model's own functions, compiled into the account loop.
 compilable()
-_rate = numba.njit(cache=True, nogil=True)(taker_rate)
-_route_split = numba.njit(cache=True, nogil=True)(route_split)
-_split_order = numba.njit(cache=True, nogil=True)(split_order)
-_leg = numba.njit(cache=True, nogil=True)(_leg_py)
-_route = numba.njit(cache=True, nogil=True)(_route_py)
-account = numba.njit(cache=True, nogil=True)(_account_py)
+_rate = compiled(taker_rate)
+_route_split = compiled(route_split)
+_split_order = compiled(split_order)
+_leg = compiled(_leg_py)
+_route = compiled(_route_py)
+account = compiled(_account_py)
 
 
 def identity_groups(columns: int) -> NDArray[np.int64]:

@@ -168,7 +168,7 @@ def live_assets(config: KeelConfig) -> list[AssetsDefinition]:
         calibration = calibrate_costs(config, lake, lake, feedback=feedback)
         return MaterializeResult(
             metadata={
-                "shortfall": frame_md(table),
+                "shortfall": frame_md(table.with_columns(pl.col(pl.Float64).round(2))),
                 "fills": int(table["fills"].sum()) if table.height else 0,
                 "cost_calibration": frame_md(calibration_view(calibration.current)),
                 "calibration": calibration.note,

@@ -54,7 +54,7 @@ def test_all_definitions_load_and_validate() -> None:
     assert loaded.resolve_job_def("research") is not None
     assert loaded.resolve_job_def("instruments") is not None
     assert loaded.resolve_job_def("trading") is not None
-    assert loaded.resolve_sensor_def("trading_on_new_bar").minimum_interval_seconds == 5
+    assert loaded.resolve_sensor_def("trading_on_new_bar").minimum_interval_seconds == 1
     assert loaded.resolve_job_def("execution_report") is not None
     assert loaded.resolve_job_def("portfolio") is not None
     assert loaded.resolve_schedule_def("portfolio_refresh").cron_schedule == "30 0 * * *"

@@ -4,7 +4,7 @@ Targets and market columns are linked by ``groups``: target k is held on the mar
 ``groups[k, :]`` (padded with -1). A venue-pinned target has one column; a venue-neutral target
 on a canonical instrument has every venue that lists it, is one exposure (the sum over those
 venues). Each order is priced as the live router prices it: over the options (venue × execution
-style) of ``trading.backtest.routing``, split by ``trading.waterfill.route_split`` — the split
+style) of ``trading.backtest.routing``, split by ``trading.routesplit.route_split`` — the split
 the live router chooses, compiled from the same function; a single option (one venue, one
 style) takes the whole order without a solve. Points are booked as negative fees.
 """
@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 
 from trading.backtest.jitcache import compiled
 from trading.costs import taker_rate
-from trading.waterfill import compilable, route_split, split_order
+from trading.routesplit import route_split
+from trading.waterfill import compilable, split_order
 
 Array = NDArray[np.float64]
 

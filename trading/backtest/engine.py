@@ -17,7 +17,7 @@ Rules (the per-bar reference loop in the tests follows the same ones):
 - An order below the market's minimum amount (base units) or notional (quote) is not sent.
 - A venue-neutral target (one canonical instrument on every venue that lists it) is one
   exposure: orders towards it are split across its venues (and, with ``style="auto"``, between
-  maker and taker on each) by ``waterfill.route_split``, the split the live router chooses with
+  maker and taker on each) by ``routesplit.route_split``, the split the live router chooses with
   the router's weights and daily rewards budget; a venue-pinned target trades its one venue.
 - Costs are the router's (``trading/costs.py`` via ``execution.quotes.terms``): a taker order
   pays the fee at the account's tier, half the spread and square-root impact

@@ -20,7 +20,7 @@ from typing import Any
 
 _ROOT = Path(__file__).resolve().parents[1]
 # Every file whose functions are compiled into the account (directly or inlined).
-_SOURCES = ("backtest/account.py", "costs.py", "waterfill.py")
+_SOURCES = ("backtest/account.py", "costs.py", "routesplit.py", "waterfill.py")
 
 
 @functools.cache

@@ -3,7 +3,7 @@ option terms (``trading.execution.quotes.terms``), so research prices an order a
 would — fees at the account's tier, the expected cost of a maker order (fill probability,
 adverse selection, the unfilled rest crossing as a taker, urgency), points valued at the
 trader's point value, rebates — and chooses among the options with the router's solver
-(``trading.waterfill.route_split``), weights and daily rewards budget."""
+(``trading.routesplit.route_split``), weights and daily rewards budget."""
 
 from __future__ import annotations
 

@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from trading.costs import Style
-from trading.waterfill import route_split, water_fill
+from trading.routesplit import route_split
+from trading.waterfill import water_fill
 
 
 @dataclass(frozen=True, slots=True)

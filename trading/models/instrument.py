@@ -4,7 +4,7 @@ ccxt's unified symbol already names one market the same way on every exchange
 (``BTC/USDT`` spot, ``BTC/USDT:USDT`` the USDT-settled perpetual), so the canonical instrument
 is that symbol, parsed into base, quote, settle and kind. A target on a canonical instrument is
 one exposure, however many venues list it; the router (live) and the backtest (research) split
-its orders across those venues the same way (``trading.waterfill.route_split``).
+its orders across those venues the same way (``trading.routesplit.route_split``).
 """
 
 from __future__ import annotations
